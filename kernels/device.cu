@@ -8,6 +8,8 @@
 
 #include "cuda_check.h"
 
+static ct_status report_error_flag(int dev);
+
 extern "C" int ct__cuda_device_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -57,7 +59,7 @@ extern "C" ct_status ct__cuda_memcpy(int dev, void *dst, const void *src, size_t
     if (nbytes == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
     CT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kinds[kind]));
-    return CT_OK;
+    return kind == CT__D2H ? report_error_flag(dev) : CT_OK; // reading results back synchronises: report bad data
 }
 
 // ---- the device-side error flag ---------------------------------------------------------------------------------
@@ -78,6 +80,11 @@ extern "C" ct_status ct__cuda_error_flag(int dev, long long **out) {
 extern "C" ct_status ct__cuda_synchronize(int dev) {
     CT_CUDA_CHECK(cudaSetDevice(dev));
     CT_CUDA_CHECK(cudaDeviceSynchronize());
+    return report_error_flag(dev);
+}
+
+// Reads and clears dev's error flag (the device is idle: called after a synchronising call).
+static ct_status report_error_flag(int dev) {
     if (!flag_words[dev]) return CT_OK;
     long long flag[4];
     CT_CUDA_CHECK(cudaMemcpy(flag, flag_words[dev], sizeof flag, cudaMemcpyDeviceToHost));

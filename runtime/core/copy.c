@@ -31,7 +31,7 @@ static bool may_overlap(const ct_tensor *a, const ct_tensor *b) {
 }
 
 static bool same_geometry(const ct_tensor *a, const ct_tensor *b) {
-    if (a->offset != b->offset || a->ndim != b->ndim || a->dtype != b->dtype) return false;
+    if (a->storage != b->storage || a->offset != b->offset || a->ndim != b->ndim || a->dtype != b->dtype) return false;
     for (int i = 0; i < a->ndim; i++)
         if (a->shape[i] != b->shape[i] || (a->shape[i] > 1 && a->stride[i] != b->stride[i])) return false;
     return true;
