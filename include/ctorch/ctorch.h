@@ -2,8 +2,15 @@
 #ifndef CTORCH_H
 #define CTORCH_H
 
+#include "data.h"
 #include "device.h"
+#include "elementwise.h"
 #include "error.h"
+#include "indexing.h"
+#include "linalg.h"
+#include "ops.h"
+#include "reduce.h"
+#include "shape.h"
 #include "tensor.h"
 
 #endif
