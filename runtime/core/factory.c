@@ -102,6 +102,7 @@ static double linspace_at(int64_t i, const double *a) {
     /* symmetric from both ends, so the last value is exactly `end` (as PyTorch computes it) */
     int64_t steps = (int64_t)a[2];
     double step = steps > 1 ? (a[1] - a[0]) / (double)(steps - 1) : 0;
+    if (steps == 1) return a[0];
     return i < steps / 2 ? a[0] + step * (double)i : a[1] - step * (double)(steps - 1 - i);
 }
 

@@ -98,7 +98,12 @@ static void gather_stats(printer *p, int64_t flat) {
     p->stat_any = true;
 }
 
+/* PyTorch measures integers over all values, floats over the nonzero finite ones only (so nan/inf/0 do not widen). */
 static void measure_width(printer *p, int64_t flat) {
+    if (p->mode != INTS && p->mode != BOOLS) {
+        double f = ct__load_scalar(p->data + (size_t)flat * ct_dtype_size(p->dtype), p->dtype).f;
+        if (!isfinite(f) || f == 0) return;
+    }
     char buf[64];
     format_value(p, flat, buf, sizeof buf);
     int w = (int)strlen(buf);
@@ -114,12 +119,13 @@ static void choose_format(printer *p) {
         p->stat_all_int = true, p->stat_any = false;
         for_displayed(p, 0, 0, gather_stats, p);
         if (p->stat_all_int)
-            p->mode = p->stat_any && p->stat_max > 1e8 ? FLOAT_SCI : FLOAT_INT_MODE;
+            p->mode = p->stat_any && (p->stat_max / p->stat_min > 1000 || p->stat_max > 1e8) ? FLOAT_SCI
+                                                                                               : FLOAT_INT_MODE;
         else
             p->mode = p->stat_any && (p->stat_max / p->stat_min > 1000 || p->stat_max > 1e8 || p->stat_min < 1e-4) ? FLOAT_SCI
                                                                                                   : FLOAT_FIXED;
     }
-    p->width = 0;
+    p->width = 1;
     for_displayed(p, 0, 0, measure_width, p);
 }
 
@@ -150,7 +156,7 @@ static void print_dim(const printer *p, text *out, int dim, int64_t flat) {
             }
         }
         if (skip) {
-            put(out, "...");
+            put(out, last ? " ..." : "...");
             i = n - EDGE - 1;
             on_line++;
             continue;

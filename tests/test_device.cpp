@@ -1,0 +1,150 @@
+// Devices: parsing, availability, and the clear errors when CUDA is asked for where there is none.
+#include "harness.h"
+#include "test_helpers.h"
+
+TEST(Device, ParsesCpuAndCudaNames) {
+    ct_device d;
+    ASSERT_EQ(ct_device_parse("cpu", &d), CT_OK);
+    EXPECT_TRUE(ct_device_equal(d, CT_DEVICE_CPU));
+    ASSERT_EQ(ct_device_parse("cuda", &d), CT_OK);
+    EXPECT_TRUE(ct_device_equal(d, CT_DEVICE_CUDA(0)));
+    ASSERT_EQ(ct_device_parse("cuda:1", &d), CT_OK);
+    EXPECT_EQ(d.type, CT_CUDA);
+    EXPECT_EQ(d.index, 1);
+    char buf[16];
+    EXPECT_STREQ(ct_device_str(d, buf, sizeof buf), "cuda:1");
+    EXPECT_STREQ(ct_device_str(CT_DEVICE_CPU, buf, sizeof buf), "cpu");
+    EXPECT_FALSE(ct_device_equal(CT_DEVICE_CUDA(0), CT_DEVICE_CUDA(1)));
+}
+
+TEST(Device, RejectsMalformedNames) {
+    ct_device d;
+    for (const char *bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:1x", "CPU", ""}) {
+        EXPECT_EQ(ct_device_parse(bad, &d), CT_ERR_INVALID_ARGUMENT) << bad;
+        EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "Expected one of cpu, cuda device type");
+    }
+    EXPECT_EQ(ct_device_parse(nullptr, &d), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "'text' is NULL");
+}
+
+TEST(Device, CudaWhereThereIsNoneIsAClearError) {
+    if (ct_cuda_is_available()) GTEST_SKIP() << "a GPU is present: this test is about its absence";
+    EXPECT_EQ(ct_cuda_device_count(), 0);
+    EXPECT_EQ(ct_zeros(1, SHAPE(4), CT_FLOAT32, CT_DEVICE_CUDA(0)), nullptr);
+    EXPECT_ERROR(CT_ERR_NO_CUDA, ct_built_with_cuda() ? "no CUDA device is available (cuda:0 was asked for)"
+                                                      : "Torch not compiled with CUDA enabled");
+    ct_tensor *cpu = ct_ones(1, SHAPE(4), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_to_device(cpu, CT_DEVICE_CUDA(0)), nullptr);
+    EXPECT_EQ(ct_last_status(), CT_ERR_NO_CUDA);
+    ct_clear_error();
+    EXPECT_EQ(ct_synchronize(CT_DEVICE_CUDA(0)), CT_ERR_NO_CUDA);
+    ct_clear_error();
+    ct_memory_stats s;
+    EXPECT_EQ(ct_memory_stats_get(CT_DEVICE_CUDA(0), &s), CT_ERR_NO_CUDA);
+    ct_clear_error();
+    EXPECT_EQ(ct_cuda_empty_cache(CT_DEVICE_CUDA(0)), CT_ERR_NO_CUDA);
+    ct_clear_error();
+    EXPECT_EQ(ct_randn(1, SHAPE(2), CT_FLOAT32, CT_DEVICE_CUDA(0), nullptr), nullptr);
+    EXPECT_ERROR(CT_ERR_NO_CUDA, "cuda:0");
+    ct_release(cpu);
+}
+
+TEST(Device, CpuSynchronizeAndStats) {
+    EXPECT_EQ(ct_synchronize(CT_DEVICE_CPU), CT_OK);
+    EXPECT_EQ(ct_cuda_empty_cache(CT_DEVICE_CPU), CT_OK);
+    ct_memory_stats before;
+    ASSERT_EQ(ct_memory_stats_get(CT_DEVICE_CPU, &before), CT_OK);
+    ct_tensor *t = ct_empty(1, SHAPE(1000), CT_FLOAT64, CT_DEVICE_CPU);
+    ct_memory_stats during;
+    ASSERT_EQ(ct_memory_stats_get(CT_DEVICE_CPU, &during), CT_OK);
+    EXPECT_EQ(during.allocated - before.allocated, 8000); // 8000 bytes is a multiple of the 64-byte alignment
+    EXPECT_EQ(during.num_allocs - before.num_allocs, 1);
+    EXPECT_GE(during.peak_allocated, during.allocated);
+    EXPECT_EQ((uintptr_t)ct_data_ptr(t) % 64, 0u) << "CPU storage is 64-byte aligned";
+    ct_release(t);
+    ASSERT_EQ(ct_memory_reset_peak(CT_DEVICE_CPU), CT_OK);
+    ct_memory_stats after;
+    ASSERT_EQ(ct_memory_stats_get(CT_DEVICE_CPU, &after), CT_OK);
+    EXPECT_EQ(after.allocated, before.allocated);
+    EXPECT_EQ(after.peak_allocated, after.allocated);
+    EXPECT_EQ(ct_memory_stats_get(CT_DEVICE_CPU, nullptr), CT_ERR_INVALID_ARGUMENT);
+    ct_clear_error();
+}
+
+// ---- on a GPU: the same tensor API across devices (skipped here with the reason) ----
+
+class Cuda : public testing::Test {
+  protected:
+    void SetUp() override {
+        std::string why = cth::gpu_skip_reason();
+        if (!why.empty()) GTEST_SKIP() << why;
+    }
+};
+
+TEST_F(Cuda, RoundTripsEveryDtype) {
+    for (ct_dtype dt : {CT_FLOAT32, CT_FLOAT64, CT_INT64, CT_INT32, CT_UINT8, CT_BOOL}) {
+        ct_scope_begin();
+        ct_tensor *h = ct_to_dtype(ct_arange(0, 10, 1, CT_FLOAT64, CT_DEVICE_CPU), dt);
+        ct_tensor *d = ct_to_device(h, CT_DEVICE_CUDA(0));
+        ASSERT_NE(d, nullptr) << ct_last_error();
+        EXPECT_EQ(ct_tensor_device(d).type, CT_CUDA);
+        ct_tensor *back = ct_to_device(d, CT_DEVICE_CPU);
+        EXPECT_EQ(values_of(back), values_of(h)) << ct_dtype_name(dt);
+        ct_scope_end();
+    }
+}
+
+TEST_F(Cuda, StridedConvertingAndCrossDeviceCopies) {
+    ct_scope_begin();
+    ct_tensor *h = ct_view(ct_arange(0, 12, 1, CT_FLOAT32, CT_DEVICE_CPU), 2, SHAPE(3, 4));
+    ct_tensor *d = ct_to_device(h, CT_DEVICE_CUDA(0));
+    ct_tensor *dt = ct_contiguous(ct_t(d));
+    EXPECT_EQ(values_of(dt), values_of(ct_t(h)));
+    ct_tensor *dst = ct_zeros(2, SHAPE(4, 3), CT_INT64, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_copy_(dst, ct_t(d)), CT_OK) << ct_last_error(); // CUDA float32 strided -> CPU int64
+    EXPECT_EQ(values_of(dst), values_of(ct_t(h)));
+    ct_tensor *ddst = ct_zeros(2, SHAPE(4, 3), CT_FLOAT64, CT_DEVICE_CUDA(0));
+    ASSERT_EQ(ct_copy_(ct_t(ddst), h), CT_OK) << ct_last_error(); // CPU -> non-contiguous CUDA destination
+    EXPECT_EQ(values_of(ct_t(ddst)), values_of(h));
+    ASSERT_EQ(ct_fill_(ct_select(ddst, 1, 0), -1), CT_OK);
+    EXPECT_EQ(values_of(ct_select(ddst, 1, 0)), std::vector<double>(4, -1));
+    ct_tensor *e = ct_eye(3, -1, CT_FLOAT32, CT_DEVICE_CUDA(0));
+    EXPECT_EQ(values_of(e), (std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1}));
+    ct_scope_end();
+}
+
+TEST_F(Cuda, CachingAllocatorReusesBlocksAndEmptiesItsCache) {
+    ct_device gpu = CT_DEVICE_CUDA(0);
+    ASSERT_EQ(ct_cuda_empty_cache(gpu), CT_OK);
+    ct_memory_stats s0, s1, s2, s3;
+    ASSERT_EQ(ct_memory_stats_get(gpu, &s0), CT_OK);
+    ct_tensor *a = ct_empty(1, SHAPE(1 << 20), CT_FLOAT32, gpu);
+    void *first = ct_data_ptr(a);
+    ct_release(a);
+    ASSERT_EQ(ct_memory_stats_get(gpu, &s1), CT_OK);
+    EXPECT_EQ(s1.allocated, s0.allocated);
+    EXPECT_EQ(s1.reserved - s0.reserved, 4 << 20) << "the freed block stays cached";
+    ct_tensor *b = ct_empty(1, SHAPE(1 << 20), CT_FLOAT32, gpu);
+    EXPECT_EQ(ct_data_ptr(b), first) << "the cached block is reused";
+    ASSERT_EQ(ct_memory_stats_get(gpu, &s2), CT_OK);
+    EXPECT_EQ(s2.reserved, s1.reserved);
+    ct_release(b);
+    ASSERT_EQ(ct_cuda_empty_cache(gpu), CT_OK);
+    ASSERT_EQ(ct_memory_stats_get(gpu, &s3), CT_OK);
+    EXPECT_EQ(s3.reserved, s0.reserved);
+}
+
+TEST_F(Cuda, OutOfMemoryIsAnError) {
+    int64_t huge = (int64_t)1 << 45; // 128 TiB of float32
+    EXPECT_EQ(ct_empty(1, &huge, CT_FLOAT32, CT_DEVICE_CUDA(0)), nullptr);
+    EXPECT_ERROR(CT_ERR_OUT_OF_MEMORY, "out of memory");
+    ct_tensor *ok = ct_ones(1, SHAPE(8), CT_FLOAT32, CT_DEVICE_CUDA(0));
+    EXPECT_NE(ok, nullptr) << "the device still works after an out-of-memory error: " << ct_last_error();
+    ct_release(ok);
+}
+
+TEST_F(Cuda, BadOrdinalIsAnError) {
+    int n = ct_cuda_device_count();
+    EXPECT_EQ(ct_zeros(1, SHAPE(1), CT_FLOAT32, CT_DEVICE_CUDA(n)), nullptr);
+    EXPECT_ERROR(CT_ERR_DEVICE, "invalid device ordinal");
+}

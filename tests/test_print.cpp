@@ -1,0 +1,78 @@
+// Printing: the strings PyTorch 2.x prints for the same tensors (checked against torch's repr by hand; the script
+// tests/fixtures/print_reference.py prints them with torch).
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "test_helpers.h"
+
+namespace {
+std::string repr(ct_tensor *t) {
+    char *s = ct_tensor_repr(t);
+    std::string r = s ? s : std::string("<error: ") + ct_last_error() + ">";
+    std::free(s);
+    ct_release(t);
+    return r;
+}
+} // namespace
+
+TEST(Print, IntegerValuedFloats) {
+    EXPECT_EQ(repr(ct_view(ct_arange(0, 4, 1, CT_FLOAT32, CT_DEVICE_CPU), 2, SHAPE(2, 2))),
+              "tensor([[0., 1.],\n        [2., 3.]])");
+}
+
+TEST(Print, FixedPointWithFourDecimals) {
+    EXPECT_EQ(repr(tensor_f32({0.5f, -1.25f, 3.f}, {3})), "tensor([ 0.5000, -1.2500,  3.0000])");
+}
+
+TEST(Print, ScientificWhenMagnitudesSpreadOut) {
+    EXPECT_EQ(repr(tensor_f32({1e-5f, 1.f}, {2})), "tensor([1.0000e-05, 1.0000e+00])");
+}
+
+TEST(Print, IntegersBoolsAndDtypeSuffix) {
+    EXPECT_EQ(repr(ct_arange(-2, 2, 1, CT_INT64, CT_DEVICE_CPU)), "tensor([-2, -1,  0,  1])");
+    EXPECT_EQ(repr(ct_arange(0, 3, 1, CT_INT32, CT_DEVICE_CPU)), "tensor([0, 1, 2], dtype=torch.int32)");
+    EXPECT_EQ(repr(ct_arange(0, 2, 1, CT_FLOAT64, CT_DEVICE_CPU)), "tensor([0., 1.], dtype=torch.float64)");
+    bool b[3] = {true, false, true};
+    EXPECT_EQ(repr(ct_tensor_from_data(b, 1, SHAPE(3), CT_BOOL, CT_DEVICE_CPU)), "tensor([ True, False,  True])");
+}
+
+TEST(Print, ScalarsEmptyAndSpecialValues) {
+    EXPECT_EQ(repr(ct_full(0, nullptr, 3, CT_FLOAT32, CT_DEVICE_CPU)), "tensor(3.)");
+    EXPECT_EQ(repr(ct_zeros(1, SHAPE(0), CT_FLOAT32, CT_DEVICE_CPU)), "tensor([])");
+    EXPECT_EQ(repr(ct_zeros(2, SHAPE(0, 3), CT_FLOAT32, CT_DEVICE_CPU)), "tensor([], size=(0, 3))");
+    EXPECT_EQ(repr(ct_zeros(1, SHAPE(0), CT_INT64, CT_DEVICE_CPU)), "tensor([], dtype=torch.int64)");
+    EXPECT_EQ(repr(tensor_f32({NAN, INFINITY, -INFINITY, 1.f}, {4})), "tensor([nan, inf, -inf, 1.])");
+}
+
+TEST(Print, RequiresGradSuffix) {
+    ct_tensor *t = ct_ones(1, SHAPE(2), CT_FLOAT32, CT_DEVICE_CPU);
+    ct_set_requires_grad(t, true);
+    EXPECT_EQ(repr(t), "tensor([1., 1.], requires_grad=True)");
+}
+
+TEST(Print, ThreeDimsSeparateBlocksWithABlankLine) {
+    EXPECT_EQ(repr(ct_view(ct_arange(0, 8, 1, CT_INT64, CT_DEVICE_CPU), 3, SHAPE(2, 2, 2))),
+              "tensor([[[0, 1],\n         [2, 3]],\n\n        [[4, 5],\n         [6, 7]]])");
+}
+
+TEST(Print, LargeTensorsAreSummarised) {
+    EXPECT_EQ(repr(ct_arange(0, 2000, 1, CT_INT64, CT_DEVICE_CPU)), "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])");
+    std::string big = repr(ct_view(ct_arange(0, 1100, 1, CT_FLOAT32, CT_DEVICE_CPU), 2, SHAPE(100, 11)));
+    EXPECT_EQ(big.substr(0, 55), "tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 8.00");
+    EXPECT_NE(big.find("        ...,\n"), std::string::npos) << big;
+}
+
+TEST(Print, LongRowsWrapAtEightyColumns) {
+    std::string s = repr(ct_arange(0, 30, 1, CT_FLOAT32, CT_DEVICE_CPU));
+    EXPECT_EQ(s.substr(0, s.find('\n')),
+              "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,");
+    EXPECT_NE(s.find("\n        14., 15.,"), std::string::npos) << s;
+}
+
+TEST(Print, NullIsAnError) {
+    EXPECT_EQ(ct_tensor_repr(nullptr), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "is NULL");
+    EXPECT_EQ(ct_print(nullptr), CT_ERR_INVALID_ARGUMENT);
+    ct_clear_error();
+}
