@@ -140,7 +140,7 @@ static void print_dim(const printer *p, text *out, int dim, int64_t flat) {
     int64_t n = p->shape[dim];
     int64_t inner = ct__shape_numel(p->ndim - dim - 1, p->shape + dim + 1);
     bool last = dim == p->ndim - 1;
-    int per_line = (LINE_WIDTH - p->indent - dim - 1) / (p->width + 2);
+    int per_line = (LINE_WIDTH - p->indent - dim) / (p->width + 2); /* " ..." counts as an element */
     if (per_line < 1) per_line = 1;
     int on_line = 0;
     for (int64_t i = 0; i < n; i++) {
