@@ -66,7 +66,8 @@ ct_status ct_device_check(ct_device device) {
     }
     if (device.type != CT_CUDA) return CT_FAIL(CT_ERR_DEVICE, "unknown device type %d", (int)device.type);
     if (!ct_built_with_cuda())
-        return CT_FAIL(CT_ERR_NO_CUDA, "Torch not compiled with CUDA enabled (ctorch was built without CUDA)");
+        return CT_FAIL(CT_ERR_NO_CUDA, "Torch not compiled with CUDA enabled (ctorch was built without CUDA; cuda:%d "
+                                       "was asked for)", device.index);
     int n = ct_cuda_device_count();
     if (n == 0) return CT_FAIL(CT_ERR_NO_CUDA, "no CUDA device is available (cuda:%d was asked for)", device.index);
     if (device.index < 0 || device.index >= n)
