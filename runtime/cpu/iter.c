@@ -1,5 +1,6 @@
 /* The CPU view walker of cpu_iter.h and the dtype-generic scalar load/store. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "cpu_iter.h"
@@ -37,7 +38,20 @@ void ct__cpu_for_each(int nviews, const ct__view *views, ct__inner_loop loop, vo
     for (int d = 1; d < n; d++) outer *= shape[d];
     int64_t step[CT__ITER_MAX];
     for (int k = 0; k < nviews; k++) step[k] = bstride[k][0];
-#pragma omp parallel for schedule(static) if (outer > 1 && outer * inner >= PARALLEL_MIN_ELEMENTS)
+    if (outer == 1) { /* one long inner loop (a contiguous tensor): split it into a chunk per thread */
+        int64_t chunks = inner >= PARALLEL_MIN_ELEMENTS ? omp_get_max_threads() : 1;
+        int64_t chunk = (inner + chunks - 1) / chunks;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+        for (int64_t c = 0; c < chunks; c++) {
+            int64_t begin = c * chunk, n_here = begin + chunk > inner ? inner - begin : chunk;
+            if (n_here <= 0) continue;
+            char *ptr[CT__ITER_MAX];
+            for (int k = 0; k < nviews; k++) ptr[k] = (char *)views[k].data + begin * step[k];
+            loop(ptr, step, n_here, ctx);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) if (outer * inner >= PARALLEL_MIN_ELEMENTS)
     for (int64_t o = 0; o < outer; o++) {
         char *ptr[CT__ITER_MAX];
         for (int k = 0; k < nviews; k++) ptr[k] = views[k].data;
