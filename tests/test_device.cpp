@@ -148,3 +148,14 @@ TEST_F(Cuda, BadOrdinalIsAnError) {
     EXPECT_EQ(ct_zeros(1, SHAPE(1), CT_FLOAT32, CT_DEVICE_CUDA(n)), nullptr);
     EXPECT_ERROR(CT_ERR_DEVICE, "invalid device ordinal");
 }
+
+TEST_F(Cuda, PinnedTensorsArePageLockedAndCopyToTheGpu) {
+    ct_scope_begin();
+    ct_tensor *p = ct_pin_memory(ct_arange(0, 1000, 1, CT_FLOAT32, CT_DEVICE_CPU));
+    EXPECT_TRUE(ct_is_pinned(p));
+    ct_tensor *g = ct_to_device(p, CT_DEVICE_CUDA(0));
+    EXPECT_EQ(values_of(g), values_of(p));
+    EXPECT_EQ(ct_pin_memory(g), nullptr);
+    EXPECT_ERROR(CT_ERR_DEVICE, "only dense CPU tensors can be pinned");
+    ct_scope_end();
+}

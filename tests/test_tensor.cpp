@@ -318,3 +318,16 @@ TEST(Dtypes, NamesAndSizes) {
     EXPECT_TRUE(ct_dtype_is_floating(CT_FLOAT64));
     EXPECT_FALSE(ct_dtype_is_floating(CT_INT32));
 }
+
+TEST(PinMemory, CopiesIntoPageLockedMemoryWhereAGpuIsUsable) {
+    ct_tensor *t = ct_arange(0, 6, 1, CT_FLOAT32, CT_DEVICE_CPU);
+    ct_tensor *p = ct_pin_memory(t);
+    ASSERT_NE(p, nullptr) << ct_last_error();
+    EXPECT_EQ(values_of(p), values_of(t));
+    EXPECT_FALSE(ct_shares_storage(p, t));
+    EXPECT_EQ(ct_is_pinned(p), ct_cuda_is_available()) << "pinned only where page-locking is possible";
+    EXPECT_FALSE(ct_is_pinned(t));
+    ct_release(p), ct_release(t);
+    EXPECT_EQ(ct_pin_memory(nullptr), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "is NULL");
+}

@@ -186,6 +186,12 @@ ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src);
 ct_tensor *ct_to_device(const ct_tensor *t, ct_device device);
 /* t itself (one more reference) when it already has dtype, else a converted copy. */
 ct_tensor *ct_to_dtype(const ct_tensor *t, ct_dtype dtype);
+/* A copy of CPU tensor t in page-locked ("pinned") memory, from which copies to a GPU run asynchronously and at
+ * full bus speed (Tensor.pin_memory). Where no GPU is usable, page-locking buys nothing and the copy is in ordinary
+ * memory (ct_is_pinned tells which). A CUDA tensor is an error. */
+ct_tensor *ct_pin_memory(const ct_tensor *t);
+/* True when t's storage is page-locked host memory. */
+bool ct_is_pinned(const ct_tensor *t);
 /* Fills t in place with value. */
 ct_status ct_fill_(ct_tensor *t, double value);
 ct_status ct_zero_(ct_tensor *t);

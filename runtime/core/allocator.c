@@ -16,7 +16,10 @@ static atomic_bool guard_on;
 static atomic_llong guard_violations;
 
 static atomic_llong cpu_allocated, cpu_peak, cpu_num_allocs;
-static const char GUARDED_BLOCK; /* its address marks a guarded block in the handle */
+static const char GUARDED_BLOCK; /* its address, as a block's handle, marks a guarded block */
+static const char PINNED_BLOCK;  /* ... and this one a page-locked block */
+
+bool ct__alloc_is_pinned(const void *handle) { return handle == &PINNED_BLOCK; }
 
 void ct_debug_fail_allocation_after(int64_t n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
 void ct_debug_set_guard_memory(bool on) { atomic_store(&guard_on, on); }
@@ -62,13 +65,13 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
         }
     }
     if (guarded) memset((char *)p + nbytes, GUARD_BYTE, size - nbytes);
-    *handle = guarded ? (void *)&GUARDED_BLOCK : NULL;
+    *handle = guarded ? (void *)&GUARDED_BLOCK : pinned ? (void *)&PINNED_BLOCK : NULL;
     cpu_count((int64_t)size);
     return p;
 }
 
-static void cpu_free(void *p, size_t nbytes, bool pinned, void *handle) {
-    bool guarded = handle == &GUARDED_BLOCK;
+static void cpu_free(void *p, size_t nbytes, void *handle) {
+    bool guarded = handle == &GUARDED_BLOCK, pinned = handle == &PINNED_BLOCK;
     size_t size = cpu_block_size(nbytes, guarded);
     if (guarded) {
         const unsigned char *g = (const unsigned char *)p + nbytes;
@@ -132,9 +135,9 @@ void *ct__alloc(ct_device device, size_t nbytes, bool pinned, void **handle) {
 #endif
 }
 
-void ct__free(ct_device device, void *ptr, size_t nbytes, bool pinned, void *handle) {
+void ct__free(ct_device device, void *ptr, size_t nbytes, void *handle) {
     if (device.type == CT_CPU) {
-        cpu_free(ptr, nbytes, pinned, handle);
+        cpu_free(ptr, nbytes, handle);
         return;
     }
 #ifdef CTORCH_HAVE_CUDA

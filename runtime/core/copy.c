@@ -225,3 +225,20 @@ ct_status ct_item_int64(const ct_tensor *t, int64_t *out) {
     if (st == CT_OK) *out = ct__load_scalar(bytes, t->dtype).i;
     return st;
 }
+
+ct_tensor *ct_pin_memory(const ct_tensor *t) {
+    if (CT_CHECK_TENSOR(t) != CT_OK) return NULL;
+    if (t->storage->device.type != CT_CPU) {
+        CT_FAIL(CT_ERR_DEVICE, "cannot pin a %s tensor on %s: only dense CPU tensors can be pinned",
+                ct_dtype_name(t->dtype), "cuda");
+        return NULL;
+    }
+    ct_tensor *p = ct__tensor_new(t->ndim, t->shape, t->dtype, CT_DEVICE_CPU, true);
+    if (p && copy_shaped(p, t) != CT_OK) {
+        ct_release(p);
+        return NULL;
+    }
+    return p;
+}
+
+bool ct_is_pinned(const ct_tensor *t) { return t && t->storage->pinned; }

@@ -37,7 +37,7 @@ typedef struct ct_storage {
     void *data;
     size_t nbytes;
     ct_device device;
-    bool pinned;
+    bool pinned;                            /* page-locked host memory */
     bool borrowed;                          /* user memory (ct_from_blob): not ctorch's to free */
     void (*release)(void *data, void *ctx); /* called for borrowed memory when the storage goes (may be NULL) */
     void *release_ctx;
@@ -97,7 +97,9 @@ void ct__scope_forget(ct_tensor *t);
 /* Allocates nbytes on device (pinned: page-locked host memory, CPU only). On failure sets the error and returns
  * NULL. *handle receives the allocator's bookkeeping pointer to pass back to ct__free. */
 void *ct__alloc(ct_device device, size_t nbytes, bool pinned, void **handle);
-void ct__free(ct_device device, void *ptr, size_t nbytes, bool pinned, void *handle);
+void ct__free(ct_device device, void *ptr, size_t nbytes, void *handle);
+/* True when the CPU block of this handle is page-locked (a pinned request falls back to plain memory without a GPU). */
+bool ct__alloc_is_pinned(const void *handle);
 /* True when the testing hook says this allocation must fail. */
 bool ct__alloc_should_fail(void);
 

@@ -37,7 +37,7 @@ ct_storage *ct__storage_new(ct_device device, size_t nbytes, bool pinned) {
     atomic_init(&s->refcount, 1);
     s->nbytes = nbytes;
     s->device = device;
-    s->pinned = pinned && device.type == CT_CPU;
+    s->pinned = device.type == CT_CPU && ct__alloc_is_pinned(s->alloc_handle);
     return s;
 }
 
@@ -46,7 +46,7 @@ void ct__storage_release(ct_storage *s) {
     if (s->borrowed) {
         if (s->release) s->release(s->data, s->release_ctx);
     } else
-        ct__free(s->device, s->data, s->nbytes, s->pinned, s->alloc_handle);
+        ct__free(s->device, s->data, s->nbytes, s->alloc_handle);
     free(s);
 }
 
