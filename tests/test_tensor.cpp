@@ -331,3 +331,21 @@ TEST(PinMemory, CopiesIntoPageLockedMemoryWhereAGpuIsUsable) {
     EXPECT_EQ(ct_pin_memory(nullptr), nullptr);
     EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "is NULL");
 }
+
+TEST(Grad, SetAndClearWithChecks) {
+    ct_tensor *w = ct_zeros(2, SHAPE(2, 3), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_grad(w), nullptr);
+    ct_tensor *g = ct_ones(2, SHAPE(2, 3), CT_FLOAT32, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_set_grad(w, g), CT_OK);
+    ct_release(g); // w holds its own reference
+    EXPECT_EQ(values_of(ct_grad(w)), std::vector<double>(6, 1.0));
+    ct_tensor *wrong = ct_ones(1, SHAPE(6), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_set_grad(w, wrong), CT_ERR_SHAPE);
+    EXPECT_ERROR(CT_ERR_SHAPE, "assigned grad has data of a different size: grad [6], tensor [2, 3]");
+    ct_tensor *f64 = ct_ones(2, SHAPE(2, 3), CT_FLOAT64, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_set_grad(w, f64), CT_ERR_DTYPE);
+    EXPECT_ERROR(CT_ERR_DTYPE, "different type");
+    ASSERT_EQ(ct_set_grad(w, nullptr), CT_OK);
+    EXPECT_EQ(ct_grad(w), nullptr);
+    for (auto *t : {w, wrong, f64}) ct_release(t);
+}

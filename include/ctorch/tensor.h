@@ -89,6 +89,13 @@ bool ct_requires_grad(const ct_tensor *t);
 /* Sets requires_grad on a leaf. Fails for an integer or bool dtype (only floating tensors can require grad). */
 ct_status ct_set_requires_grad(ct_tensor *t, bool requires_grad);
 
+/* The gradient accumulated into t by backward (Tensor.grad): a borrowed reference valid while t holds it, or NULL
+ * when none. Never fails. */
+ct_tensor *ct_grad(const ct_tensor *t);
+/* Replaces t's gradient with grad (retained; NULL clears it, as `t.grad = None`). grad must have t's shape, dtype
+ * and device. */
+ct_status ct_set_grad(ct_tensor *t, ct_tensor *grad);
+
 /* ---- factories -------------------------------------------------------------------------------------------- */
 
 /* Uninitialised tensor of the given shape (ndim may be 0 for a scalar). */

@@ -278,3 +278,27 @@ ct_status ct_set_requires_grad(ct_tensor *t, bool requires_grad) {
     t->requires_grad = requires_grad;
     return CT_OK;
 }
+
+ct_tensor *ct_grad(const ct_tensor *t) { return t ? t->grad : NULL; }
+
+ct_status ct_set_grad(ct_tensor *t, ct_tensor *grad) {
+    ct_status st = CT_CHECK_TENSOR(t);
+    if (st != CT_OK) return st;
+    if (grad) {
+        char a[CT_SHAPE_BUF], b[CT_SHAPE_BUF], da[16], db[16];
+        bool same_shape = grad->ndim == t->ndim && memcmp(grad->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim) == 0;
+        if (!same_shape)
+            return CT_FAIL(CT_ERR_SHAPE, "assigned grad has data of a different size: grad %s, tensor %s",
+                           ct__shape_str(grad->ndim, grad->shape, a, sizeof a), ct__shape_str(t->ndim, t->shape, b, sizeof b));
+        if (grad->dtype != t->dtype)
+            return CT_FAIL(CT_ERR_DTYPE, "assigned grad has data of a different type: grad %s, tensor %s",
+                           ct_dtype_name(grad->dtype), ct_dtype_name(t->dtype));
+        if (!ct_device_equal(grad->storage->device, t->storage->device))
+            return CT_FAIL(CT_ERR_DEVICE, "assigned grad has data located on a different device: grad %s, tensor %s",
+                           ct_device_str(grad->storage->device, da, sizeof da), ct_device_str(t->storage->device, db, sizeof db));
+        ct_retain(grad);
+    }
+    ct__tensor_decref(t->grad);
+    t->grad = grad;
+    return CT_OK;
+}
