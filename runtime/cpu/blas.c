@@ -1,0 +1,63 @@
+/* CPU GEMM (kernels/blas.h) on OpenBLAS: one cblas_sgemm/dgemm per batch item, row-major, with the operands'
+ * transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call itself. The bias rows
+ * and the k == 0 case (where only beta * C remains) are done here, so BLAS never sees an empty inner dim. */
+#include <cblas.h>
+#include <limits.h>
+#include <string.h>
+
+#include "kernels/blas.h"
+
+/* cblas takes int sizes (OpenBLAS's default 32-bit interface). */
+static bool fits_int(const ct__gemm *g) {
+    int64_t v[] = {g->m, g->n, g->k, g->lda, g->ldb, g->ldc};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i] > INT_MAX) return false;
+    return true;
+}
+
+/* Sets every row of every C_b to the bias row. */
+static void bias_rows(const ct__gemm *g) {
+    size_t es = ct_dtype_size(g->dtype), row = (size_t)g->n * es;
+    for (int64_t b = 0; b < g->batch; b++)
+        for (int64_t r = 0; r < g->m; r++) memcpy((char *)g->c + (size_t)(b * g->stride_c + r * g->ldc) * es, g->bias, row);
+}
+
+/* C_b = beta * C_b, with beta == 0 writing zeros (so NaN in C do not survive, as BLAS does). */
+static void scale_c(const ct__gemm *g, double beta) {
+    for (int64_t b = 0; b < g->batch; b++)
+        for (int64_t r = 0; r < g->m; r++) {
+            int64_t at = b * g->stride_c + r * g->ldc;
+            if (g->dtype == CT_FLOAT32) {
+                float *c = (float *)g->c + at;
+                for (int64_t j = 0; j < g->n; j++) c[j] = beta == 0 ? 0.0f : (float)beta * c[j];
+            } else {
+                double *c = (double *)g->c + at;
+                for (int64_t j = 0; j < g->n; j++) c[j] = beta == 0 ? 0.0 : beta * c[j];
+            }
+        }
+}
+
+ct_status ct__cpu_gemm(const ct__gemm *g) {
+    if (g->batch == 0 || g->m == 0 || g->n == 0) return CT_OK;
+    if (g->dtype != CT_FLOAT32 && g->dtype != CT_FLOAT64)
+        return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "GEMM of %s", ct_dtype_name(g->dtype));
+    if (!fits_int(g))
+        return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "a matrix dim or leading dim beyond %d is not supported by BLAS", INT_MAX);
+    double beta = g->beta;
+    if (g->bias) bias_rows(g), beta = 1;
+    if (g->k == 0) {
+        if (beta != 1) scale_c(g, beta);
+        return CT_OK;
+    }
+    enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
+    int m = (int)g->m, n = (int)g->n, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb, ldc = (int)g->ldc;
+    for (int64_t b = 0; b < g->batch; b++) {
+        if (g->dtype == CT_FLOAT32)
+            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float)g->alpha, (const float *)g->a + b * g->stride_a, lda,
+                        (const float *)g->b + b * g->stride_b, ldb, (float)beta, (float *)g->c + b * g->stride_c, ldc);
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, g->alpha, (const double *)g->a + b * g->stride_a, lda,
+                        (const double *)g->b + b * g->stride_b, ldb, beta, (double *)g->c + b * g->stride_c, ldc);
+    }
+    return CT_OK;
+}
