@@ -70,11 +70,16 @@ static double bench_case(const bench_options *opt, const char *name, op_kind op,
     return ms > 0 ? flops / (ms * 1e-3) / 1e9 : 0;
 }
 
-/* The BLAS peak: the best float32 rate over large square products (reported, each against the best). */
+/* The BLAS peak: the best float32 rate over large square products, two rounds each (reported, each against the
+ * best). */
 static double measure_peak(const bench_options *opt, const int64_t *sizes, int n) {
     double best = 0, rate[4];
     for (int i = 0; i < n; i++) {
-        rate[i] = bench_case(opt, "peak_probe", OP_MM, 1, sizes[i], sizes[i], sizes[i], CT_FLOAT32, 0, false);
+        rate[i] = 0;
+        for (int round = 0; round < 2; round++) { /* best of two medians: a busy machine only ever slows a probe */
+            double r = bench_case(opt, "peak_probe", OP_MM, 1, sizes[i], sizes[i], sizes[i], CT_FLOAT32, 0, false);
+            if (r > rate[i]) rate[i] = r;
+        }
         if (rate[i] > best) best = rate[i];
     }
     for (int i = 0; i < n; i++) {

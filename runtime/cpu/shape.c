@@ -2,7 +2,6 @@
  * Both write a contiguous output row by row with memcpy, split across OpenMP threads when the work is large. */
 #include <string.h>
 
-#include "cpu_iter.h"
 #include "kernels/shape.h"
 
 /* Below this many bytes a kernel runs on one thread. */
