@@ -1,0 +1,683 @@
+/* CPU kernels of the reduce family (kernels/reduce.h): reductions over a ct__reduce_geom, scans, softmax.
+ *
+ * Reductions run one of two plans, picked from the strides:
+ *  - inner: each output walks its own reduced elements (runs along the innermost reduced dim). Used when a
+ *    reduced dim has the smallest stride, e.g. a sum over the last dim or over everything.
+ *  - outer: the kept innermost dim has the smallest stride (a sum over the first dim of a row-major matrix). Up to
+ *    BLOCK neighbouring outputs are updated together for each reduced position, so the inner loop runs along
+ *    memory and vectorises.
+ * Elements are loaded a chunk at a time into a small buffer of doubles (int64 for the exact integer ops), so each
+ * op is written once over plain arrays instead of once per dtype; the loads are cheap next to the memory traffic.
+ * Floating types accumulate in double (several independent lanes, then a short tree), integers in wrapping int64.
+ *
+ * Parallelism: outputs (or blocks of them) are spread over OpenMP threads. When there are few of them, the reduced
+ * range is also split into parts that are reduced separately and combined in order. The number of parts depends
+ * on the sizes alone, so a result does not change with the number of threads.
+ *
+ * Scans and softmax see contiguous [outer, n, inner] tensors; the inner dim is handled in blocks so the loops
+ * along it vectorise. Softmax subtracts the line's maximum before exponentiating. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_iter.h"
+#include "kernels/reduce.h"
+
+#define BLOCK 64        /* outputs updated together by the outer plan; inner-dim block of scans and softmax */
+#define CHUNK 256       /* elements loaded at once */
+#define LANES 8         /* independent accumulators of the inner sums */
+#define PART_MIN 32768  /* fewest elements worth a part of their own */
+#define MAX_PARTS 64
+#define MAX_ITEMS 256   /* bound on groups x parts when the reduction is split */
+#define PARALLEL_MIN 32768
+
+/* ---- loading and storing chunks ------------------------------------------------------------------------------ */
+
+#define LOAD_LOOP(T, EXPR)                                                           \
+    do {                                                                             \
+        if (step == (int64_t)sizeof(T)) {                                            \
+            const T *q = (const T *)p;                                               \
+            for (int64_t i = 0; i < m; i++) out[i] = EXPR(q[i]);                     \
+        } else {                                                                     \
+            for (int64_t i = 0; i < m; i++) out[i] = EXPR(*(const T *)(p + i * step)); \
+        }                                                                            \
+    } while (0)
+#define AS_DOUBLE(v) ((double)(v))
+#define AS_INT64(v) ((int64_t)(v))
+#define AS_BIT(v) ((v) != 0)
+
+/* m elements of dtype from p, `step` bytes apart, as doubles. */
+static void load_f64(const char *p, int64_t step, ct_dtype dtype, int64_t m, double *out) {
+    switch (dtype) {
+    case CT_FLOAT32: LOAD_LOOP(float, AS_DOUBLE); break;
+    case CT_FLOAT64: LOAD_LOOP(double, AS_DOUBLE); break;
+    case CT_INT64: LOAD_LOOP(int64_t, AS_DOUBLE); break;
+    case CT_INT32: LOAD_LOOP(int32_t, AS_DOUBLE); break;
+    case CT_UINT8: LOAD_LOOP(uint8_t, AS_DOUBLE); break;
+    case CT_BOOL: LOAD_LOOP(uint8_t, AS_BIT); break;
+    default: break;
+    }
+}
+
+/* m elements of an integer or bool dtype, exactly, as int64. */
+static void load_i64(const char *p, int64_t step, ct_dtype dtype, int64_t m, int64_t *out) {
+    switch (dtype) {
+    case CT_INT64: LOAD_LOOP(int64_t, AS_INT64); break;
+    case CT_INT32: LOAD_LOOP(int32_t, AS_INT64); break;
+    case CT_UINT8: LOAD_LOOP(uint8_t, AS_INT64); break;
+    case CT_BOOL: LOAD_LOOP(uint8_t, AS_BIT); break;
+    default: break;
+    }
+}
+
+/* m contiguous values into a contiguous float32, float64 or int64 tensor at element `at`. */
+static void store_f64(ct__view out, int64_t at, const double *x, int64_t m) {
+    if (out.dtype == CT_FLOAT32)
+        for (int64_t i = 0; i < m; i++) ((float *)out.data)[at + i] = (float)x[i];
+    else
+        for (int64_t i = 0; i < m; i++) ((double *)out.data)[at + i] = x[i];
+}
+
+static void store_i64(ct__view out, int64_t at, const uint64_t *x, int64_t m) {
+    for (int64_t i = 0; i < m; i++) ((int64_t *)out.data)[at + i] = (int64_t)x[i];
+}
+
+/* ---- accumulators ------------------------------------------------------------------------------------------------ */
+
+/* The accumulators of up to BLOCK outputs, as separate arrays so the outer plan's loops vectorise.
+ *   sum, mean, prod, norms:  v (double) or u (integer sum/product, wrapping)
+ *   amax, amin:              v, or u holding the int64 bits
+ *   max, min (with index):   v or u, and n = index of the first occurrence (-1: nothing seen yet)
+ *   var, std:                n = count, v = mean, w = sum of squared deviations (Chan et al.'s merge)
+ *   logsumexp:               v = running maximum, w = sum of exp(x - shift(v))
+ *   count_nonzero, all, any: u = count */
+typedef struct acc_block {
+    double v[BLOCK], w[BLOCK];
+    int64_t n[BLOCK];
+    uint64_t u[BLOCK];
+} acc_block;
+
+typedef enum norm_kind { NORM_1, NORM_2, NORM_INF, NORM_NEG_INF, NORM_0, NORM_P } norm_kind;
+
+typedef struct reducer {
+    ct__reduce_op op;
+    bool integer; /* exact int64 path: integer/bool input and an op whose result stays integer */
+    bool largest; /* max/amax rather than min/amin */
+    norm_kind norm;
+    double param; /* the norm's order, or var/std's correction */
+    const ct__reduce_geom *g;
+    const char *in;
+    ct_dtype dtype;
+    int64_t esize;
+    ct__view out, out2;
+} reducer;
+
+static void init_slot(const reducer *r, acc_block *b, int j) {
+    b->v[j] = 0, b->w[j] = 0, b->n[j] = 0, b->u[j] = 0;
+    switch (r->op) {
+    case CT__RED_PROD: b->v[j] = 1, b->u[j] = 1; break;
+    case CT__RED_AMAX: b->v[j] = -INFINITY, b->u[j] = (uint64_t)INT64_MIN; break;
+    case CT__RED_AMIN: b->v[j] = INFINITY, b->u[j] = (uint64_t)INT64_MAX; break;
+    case CT__RED_MAX:
+    case CT__RED_MIN: b->n[j] = -1; break;
+    case CT__RED_LOGSUMEXP: b->v[j] = -INFINITY; break;
+    case CT__RED_NORM: b->v[j] = r->norm == NORM_NEG_INF ? INFINITY : 0; break;
+    default: break;
+    }
+}
+
+/* NaN-propagating maximum and minimum (a NaN, once in, stays). */
+static inline double nan_max(double acc, double x) { return (x > acc || x != x) ? x : acc; }
+static inline double nan_min(double acc, double x) { return (x < acc || x != x) ? x : acc; }
+
+/* Whether x replaces best as the max (min): larger (smaller), or a NaN over a number. Ties keep the earlier. */
+static inline bool beats(double x, double best, bool largest) {
+    if (x != x) return best == best;
+    return largest ? x > best : x < best;
+}
+static inline bool beats_int(int64_t x, int64_t best, bool largest) { return largest ? x > best : x < best; }
+
+static inline double lse_shift(double m) { return isfinite(m) ? m : 0; }
+/* s, a sum of exp(x - shift(m)), re-expressed against the shift t. */
+static inline double lse_rescale(double s, double m, double t) { return s == 0 ? 0 : s * exp(lse_shift(m) - t); }
+
+static void merge_lse(acc_block *b, int j, double m2, double s2) {
+    double m = nan_max(b->v[j], m2), t = lse_shift(m);
+    b->w[j] = lse_rescale(b->w[j], b->v[j], t) + lse_rescale(s2, m2, t);
+    b->v[j] = m;
+}
+
+static void merge_moments(acc_block *b, int j, int64_t nb, double mean_b, double m2_b) {
+    int64_t na = b->n[j];
+    if (nb == 0) return;
+    if (na == 0) {
+        b->n[j] = nb, b->v[j] = mean_b, b->w[j] = m2_b;
+        return;
+    }
+    double n = (double)(na + nb), delta = mean_b - b->v[j];
+    b->v[j] += delta * ((double)nb / n);
+    b->w[j] += m2_b + delta * delta * ((double)na * (double)nb / n);
+    b->n[j] = na + nb;
+}
+
+/* Combines slot jb of b (a later part of the reduced range) into slot ja of a. */
+static void combine_slot(const reducer *r, acc_block *a, int ja, const acc_block *b, int jb) {
+    switch (r->op) {
+    case CT__RED_PROD: a->v[ja] *= b->v[jb], a->u[ja] *= b->u[jb]; break;
+    case CT__RED_AMAX:
+    case CT__RED_AMIN:
+        if (r->integer) {
+            int64_t x = (int64_t)b->u[jb];
+            if (beats_int(x, (int64_t)a->u[ja], r->largest)) a->u[ja] = b->u[jb];
+        } else {
+            a->v[ja] = r->largest ? nan_max(a->v[ja], b->v[jb]) : nan_min(a->v[ja], b->v[jb]);
+        }
+        break;
+    case CT__RED_MAX:
+    case CT__RED_MIN: {
+        if (b->n[jb] < 0) break;
+        bool take = a->n[ja] < 0 || (r->integer ? beats_int((int64_t)b->u[jb], (int64_t)a->u[ja], r->largest)
+                                                : beats(b->v[jb], a->v[ja], r->largest));
+        if (take) a->v[ja] = b->v[jb], a->u[ja] = b->u[jb], a->n[ja] = b->n[jb];
+        break;
+    }
+    case CT__RED_VAR:
+    case CT__RED_STD: merge_moments(a, ja, b->n[jb], b->v[jb], b->w[jb]); break;
+    case CT__RED_LOGSUMEXP: merge_lse(a, ja, b->v[jb], b->w[jb]); break;
+    case CT__RED_NORM:
+        if (r->norm == NORM_INF) a->v[ja] = nan_max(a->v[ja], b->v[jb]);
+        else if (r->norm == NORM_NEG_INF) a->v[ja] = nan_min(a->v[ja], b->v[jb]);
+        else a->v[ja] += b->v[jb];
+        break;
+    default: a->v[ja] += b->v[jb], a->u[ja] += b->u[jb]; break; /* sums and counts */
+    }
+}
+
+/* ---- one chunk into one accumulator (inner plan) ---------------------------------------------------------------- */
+
+static double sum_of(const double *x, int64_t m) {
+    double lane[LANES] = {0}, s = 0;
+    int64_t i = 0;
+    for (; i + LANES <= m; i += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] += x[i + k];
+    for (; i < m; i++) s += x[i];
+    for (int k = 0; k < LANES; k++) s += lane[k];
+    return s;
+}
+
+static double prod_of(const double *x, int64_t m) {
+    double lane[LANES] = {1, 1, 1, 1, 1, 1, 1, 1}, s = 1;
+    int64_t i = 0;
+    for (; i + LANES <= m; i += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] *= x[i + k];
+    for (; i < m; i++) s *= x[i];
+    for (int k = 0; k < LANES; k++) s *= lane[k];
+    return s;
+}
+
+static double max_of(const double *x, int64_t m, double acc) {
+    for (int64_t i = 0; i < m; i++) acc = nan_max(acc, x[i]);
+    return acc;
+}
+
+static double min_of(const double *x, int64_t m, double acc) {
+    for (int64_t i = 0; i < m; i++) acc = nan_min(acc, x[i]);
+    return acc;
+}
+
+/* Moments of the chunk by two passes over it (it is in L1), merged into the running ones. */
+static void chunk_moments(acc_block *b, int j, const double *x, int64_t m) {
+    double mean = sum_of(x, m) / (double)m, lane[LANES] = {0}, m2 = 0;
+    int64_t i = 0;
+    for (; i + LANES <= m; i += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] += (x[i + k] - mean) * (x[i + k] - mean);
+    for (; i < m; i++) m2 += (x[i] - mean) * (x[i] - mean);
+    for (int k = 0; k < LANES; k++) m2 += lane[k];
+    merge_moments(b, j, m, mean, m2);
+}
+
+static void chunk_logsumexp(acc_block *b, int j, double *x, int64_t m) {
+    double mx = max_of(x, m, -INFINITY), t = lse_shift(mx);
+    for (int64_t i = 0; i < m; i++) x[i] = exp(x[i] - t);
+    merge_lse(b, j, mx, sum_of(x, m));
+}
+
+static void chunk_norm(const reducer *r, acc_block *b, int j, double *x, int64_t m) {
+    switch (r->norm) {
+    case NORM_1: for (int64_t i = 0; i < m; i++) x[i] = fabs(x[i]); break;
+    case NORM_2: for (int64_t i = 0; i < m; i++) x[i] = x[i] * x[i]; break;
+    case NORM_0: for (int64_t i = 0; i < m; i++) x[i] = x[i] != 0; break;
+    case NORM_P: for (int64_t i = 0; i < m; i++) x[i] = pow(fabs(x[i]), r->param); break;
+    case NORM_INF:
+        for (int64_t i = 0; i < m; i++) b->v[j] = nan_max(b->v[j], fabs(x[i]));
+        return;
+    case NORM_NEG_INF:
+        for (int64_t i = 0; i < m; i++) b->v[j] = nan_min(b->v[j], fabs(x[i]));
+        return;
+    }
+    b->v[j] += sum_of(x, m);
+}
+
+/* x[0..m) are the elements with indices first, first+1, ... of output slot j. */
+static void chunk_f64(const reducer *r, acc_block *b, int j, double *x, int64_t m, int64_t first) {
+    switch (r->op) {
+    case CT__RED_SUM:
+    case CT__RED_MEAN: b->v[j] += sum_of(x, m); break;
+    case CT__RED_PROD: b->v[j] *= prod_of(x, m); break;
+    case CT__RED_AMAX: b->v[j] = max_of(x, m, b->v[j]); break;
+    case CT__RED_AMIN: b->v[j] = min_of(x, m, b->v[j]); break;
+    case CT__RED_MAX:
+    case CT__RED_MIN:
+        for (int64_t i = 0; i < m; i++)
+            if (b->n[j] < 0 || beats(x[i], b->v[j], r->largest)) b->v[j] = x[i], b->n[j] = first + i;
+        break;
+    case CT__RED_VAR:
+    case CT__RED_STD: chunk_moments(b, j, x, m); break;
+    case CT__RED_LOGSUMEXP: chunk_logsumexp(b, j, x, m); break;
+    case CT__RED_NORM: chunk_norm(r, b, j, x, m); break;
+    default: /* counts */
+        for (int64_t i = 0; i < m; i++) b->u[j] += x[i] != 0;
+        break;
+    }
+}
+
+static void chunk_i64(const reducer *r, acc_block *b, int j, const int64_t *x, int64_t m, int64_t first) {
+    uint64_t acc = b->u[j];
+    switch (r->op) {
+    case CT__RED_SUM:
+        for (int64_t i = 0; i < m; i++) acc += (uint64_t)x[i];
+        break;
+    case CT__RED_PROD:
+        for (int64_t i = 0; i < m; i++) acc *= (uint64_t)x[i];
+        break;
+    case CT__RED_AMAX:
+    case CT__RED_AMIN:
+        for (int64_t i = 0; i < m; i++)
+            if (beats_int(x[i], (int64_t)acc, r->largest)) acc = (uint64_t)x[i];
+        break;
+    case CT__RED_MAX:
+    case CT__RED_MIN:
+        for (int64_t i = 0; i < m; i++)
+            if (b->n[j] < 0 || beats_int(x[i], (int64_t)acc, r->largest)) acc = (uint64_t)x[i], b->n[j] = first + i;
+        break;
+    default: /* counts */
+        for (int64_t i = 0; i < m; i++) acc += x[i] != 0;
+        break;
+    }
+    b->u[j] = acc;
+}
+
+/* ---- one reduced position into m accumulators (outer plan) ------------------------------------------------------- */
+
+static void step_f64(const reducer *r, acc_block *b, const double *x, int64_t m, int64_t pos) {
+    switch (r->op) {
+    case CT__RED_SUM:
+    case CT__RED_MEAN: for (int64_t j = 0; j < m; j++) b->v[j] += x[j]; break;
+    case CT__RED_PROD: for (int64_t j = 0; j < m; j++) b->v[j] *= x[j]; break;
+    case CT__RED_AMAX: for (int64_t j = 0; j < m; j++) b->v[j] = nan_max(b->v[j], x[j]); break;
+    case CT__RED_AMIN: for (int64_t j = 0; j < m; j++) b->v[j] = nan_min(b->v[j], x[j]); break;
+    case CT__RED_MAX:
+    case CT__RED_MIN:
+        for (int64_t j = 0; j < m; j++)
+            if (b->n[j] < 0 || beats(x[j], b->v[j], r->largest)) b->v[j] = x[j], b->n[j] = pos;
+        break;
+    case CT__RED_VAR:
+    case CT__RED_STD: /* Welford's update; every slot has seen the same count */
+        for (int64_t j = 0; j < m; j++) {
+            double d = x[j] - b->v[j];
+            b->n[j]++;
+            b->v[j] += d / (double)b->n[j];
+            b->w[j] += d * (x[j] - b->v[j]);
+        }
+        break;
+    case CT__RED_LOGSUMEXP:
+        for (int64_t j = 0; j < m; j++) merge_lse(b, (int)j, x[j], exp(x[j] - lse_shift(x[j])));
+        break;
+    case CT__RED_NORM:
+        if (r->norm == NORM_INF || r->norm == NORM_NEG_INF) {
+            for (int64_t j = 0; j < m; j++)
+                b->v[j] = r->norm == NORM_INF ? nan_max(b->v[j], fabs(x[j])) : nan_min(b->v[j], fabs(x[j]));
+            break;
+        }
+        for (int64_t j = 0; j < m; j++) {
+            double a = fabs(x[j]);
+            b->v[j] += r->norm == NORM_1 ? a : r->norm == NORM_2 ? a * a : r->norm == NORM_0 ? (a != 0) : pow(a, r->param);
+        }
+        break;
+    default:
+        for (int64_t j = 0; j < m; j++) b->u[j] += x[j] != 0;
+        break;
+    }
+}
+
+static void step_i64(const reducer *r, acc_block *b, const int64_t *x, int64_t m, int64_t pos) {
+    switch (r->op) {
+    case CT__RED_SUM: for (int64_t j = 0; j < m; j++) b->u[j] += (uint64_t)x[j]; break;
+    case CT__RED_PROD: for (int64_t j = 0; j < m; j++) b->u[j] *= (uint64_t)x[j]; break;
+    case CT__RED_AMAX:
+    case CT__RED_AMIN:
+        for (int64_t j = 0; j < m; j++)
+            if (beats_int(x[j], (int64_t)b->u[j], r->largest)) b->u[j] = (uint64_t)x[j];
+        break;
+    case CT__RED_MAX:
+    case CT__RED_MIN:
+        for (int64_t j = 0; j < m; j++)
+            if (b->n[j] < 0 || beats_int(x[j], (int64_t)b->u[j], r->largest)) b->u[j] = (uint64_t)x[j], b->n[j] = pos;
+        break;
+    default:
+        for (int64_t j = 0; j < m; j++) b->u[j] += x[j] != 0;
+        break;
+    }
+}
+
+/* ---- finishing -------------------------------------------------------------------------------------------------- */
+
+static void store_at(ct__view v, int64_t o, ct__scalar s) {
+    if (v.data) ct__store_scalar((char *)v.data + o * (int64_t)ct_dtype_size(v.dtype), v.dtype, s);
+}
+
+static ct__scalar real(double f) { return (ct__scalar){true, f, 0}; }
+static ct__scalar whole(int64_t i) { return (ct__scalar){false, (double)i, i}; }
+
+static double norm_result(const reducer *r, double v) {
+    if (r->norm == NORM_2) return sqrt(v);
+    if (r->norm == NORM_P) return pow(v, 1.0 / r->param);
+    return v;
+}
+
+/* Writes the result of slot j into output o. */
+static void finish_slot(const reducer *r, const acc_block *b, int j, int64_t o) {
+    ct__scalar value = r->integer ? whole((int64_t)b->u[j]) : real(b->v[j]);
+    switch (r->op) {
+    case CT__RED_MEAN: value = real(b->v[j] / (double)r->g->nred); break;
+    case CT__RED_MAX:
+    case CT__RED_MIN: store_at(r->out2, o, whole(b->n[j])); break;
+    case CT__RED_VAR:
+    case CT__RED_STD: {
+        double dof = (double)b->n[j] - r->param, var = b->w[j] / (dof > 0 ? dof : 0);
+        value = real(r->op == CT__RED_STD ? sqrt(var) : var);
+        store_at(r->out2, o, real(b->n[j] ? b->v[j] : NAN));
+        break;
+    }
+    case CT__RED_LOGSUMEXP: value = real(isnan(b->v[j]) ? NAN : log(b->w[j]) + lse_shift(b->v[j])); break;
+    case CT__RED_NORM: value = real(norm_result(r, b->v[j])); break;
+    case CT__RED_COUNT_NONZERO: value = whole((int64_t)b->u[j]); break;
+    case CT__RED_ALL: value = whole(b->u[j] == (uint64_t)r->g->nred); break;
+    case CT__RED_ANY: value = whole(b->u[j] > 0); break;
+    default: break;
+    }
+    store_at(r->out, o, value);
+}
+
+/* ---- walking the geometry ---------------------------------------------------------------------------------------- */
+
+/* Element offset of output o's first element (kept dims first..last-1 of the geometry, row-major). */
+static int64_t kept_offset(const ct__reduce_geom *g, int ndims, int64_t o) {
+    int64_t off = 0;
+    for (int d = ndims - 1; d >= 0; d--) {
+        off += (o % g->kept_shape[d]) * g->kept_stride[d];
+        o /= g->kept_shape[d];
+    }
+    return off;
+}
+
+/* Inner plan: reduced positions [r0, r1) of the output whose first element is at base, into slot 0 of b. */
+static void reduce_run(const reducer *r, acc_block *b, const char *base, int64_t r0, int64_t r1) {
+    const ct__reduce_geom *g = r->g;
+    int nd = g->nreduced;
+    int64_t len = nd ? g->red_shape[nd - 1] : 1, stride = nd ? g->red_stride[nd - 1] : 0;
+    double x[CHUNK];
+    int64_t xi[CHUNK];
+    for (int64_t pos = r0; pos < r1;) {
+        int64_t inner = pos % len, rest = pos / len, off = inner * stride;
+        for (int d = nd - 2; d >= 0; d--) {
+            off += (rest % g->red_shape[d]) * g->red_stride[d];
+            rest /= g->red_shape[d];
+        }
+        int64_t run = len - inner < r1 - pos ? len - inner : r1 - pos;
+        const char *p = base + off * r->esize;
+        for (int64_t c = 0; c < run; c += CHUNK) {
+            int64_t m = run - c < CHUNK ? run - c : CHUNK;
+            if (r->integer) {
+                load_i64(p + c * stride * r->esize, stride * r->esize, r->dtype, m, xi);
+                chunk_i64(r, b, 0, xi, m, pos + c);
+            } else {
+                load_f64(p + c * stride * r->esize, stride * r->esize, r->dtype, m, x);
+                chunk_f64(r, b, 0, x, m, pos + c);
+            }
+        }
+        pos += run;
+    }
+}
+
+/* Outer plan: reduced positions [r0, r1) of m outputs whose first elements are at base, base + kstep, ... */
+static void reduce_columns(const reducer *r, acc_block *b, int64_t m, const char *base, int64_t kstep, int64_t r0,
+                           int64_t r1) {
+    const ct__reduce_geom *g = r->g;
+    int nd = g->nreduced;
+    int64_t idx[CT_MAX_DIMS], off = 0, rest = r0;
+    if (r0 >= r1) return; /* nothing, or an empty reduced dim */
+    for (int d = nd - 1; d >= 0; d--) {
+        idx[d] = rest % g->red_shape[d];
+        rest /= g->red_shape[d];
+        off += idx[d] * g->red_stride[d];
+    }
+    double x[BLOCK];
+    int64_t xi[BLOCK];
+    for (int64_t pos = r0; pos < r1; pos++) {
+        if (r->integer) {
+            load_i64(base + off * r->esize, kstep * r->esize, r->dtype, m, xi);
+            step_i64(r, b, xi, m, pos);
+        } else {
+            load_f64(base + off * r->esize, kstep * r->esize, r->dtype, m, x);
+            step_f64(r, b, x, m, pos);
+        }
+        for (int d = nd - 1; d >= 0; d--) { /* odometer */
+            off += g->red_stride[d];
+            if (++idx[d] < g->red_shape[d]) break;
+            off -= g->red_stride[d] * g->red_shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* How the work is cut: groups of outputs (one output, or a block of the kept innermost dim), each split into
+ * `parts` ranges of the reduced positions. */
+typedef struct plan {
+    bool outer;
+    int64_t groups, parts, blocks_per_row, row; /* row: the kept innermost size (outer plan) */
+} plan;
+
+static plan make_plan(const ct__reduce_geom *g) {
+    plan p = {false, g->nout, 1, 1, 1};
+    if (g->nkept > 0) {
+        int64_t ks = g->kept_stride[g->nkept - 1], k = g->kept_shape[g->nkept - 1];
+        bool smallest = true;
+        for (int d = 0; d < g->nreduced; d++) smallest = smallest && ks < g->red_stride[d];
+        if (smallest && k >= 4) {
+            p.outer = true;
+            p.row = k;
+            p.blocks_per_row = (k + BLOCK - 1) / BLOCK;
+            p.groups = g->nout / k * p.blocks_per_row;
+        }
+    }
+    if (p.groups < MAX_PARTS && g->nred >= 2 * PART_MIN) {
+        p.parts = g->nred / PART_MIN;
+        if (p.parts > MAX_PARTS) p.parts = MAX_PARTS;
+        if (p.parts * p.groups > MAX_ITEMS) p.parts = MAX_ITEMS / p.groups;
+        if (p.parts < 1) p.parts = 1;
+    }
+    return p;
+}
+
+/* Reduces part `part` of group `grp` into b (slots initialised here); returns the first output and the count. */
+static int64_t run_item(const reducer *r, const plan *p, int64_t grp, int64_t part, acc_block *b, int64_t *first) {
+    const ct__reduce_geom *g = r->g;
+    int64_t chunk = (g->nred + p->parts - 1) / p->parts;
+    int64_t r0 = part * chunk, r1 = r0 + chunk < g->nred ? r0 + chunk : g->nred;
+    if (r0 > r1) r0 = r1;
+    if (!p->outer) {
+        init_slot(r, b, 0);
+        reduce_run(r, b, r->in + kept_offset(g, g->nkept, grp) * r->esize, r0, r1);
+        *first = grp;
+        return 1;
+    }
+    int64_t row = grp / p->blocks_per_row, blk = grp % p->blocks_per_row, start = blk * BLOCK;
+    int64_t m = p->row - start < BLOCK ? p->row - start : BLOCK, kstride = g->kept_stride[g->nkept - 1];
+    for (int j = 0; j < m; j++) init_slot(r, b, j);
+    const char *base = r->in + (kept_offset(g, g->nkept - 1, row) + start * kstride) * r->esize;
+    reduce_columns(r, b, m, base, kstride, r0, r1);
+    *first = row * p->row + start;
+    return m;
+}
+
+static norm_kind norm_of(double ord) {
+    if (ord == 1) return NORM_1;
+    if (ord == 2) return NORM_2;
+    if (ord == 0) return NORM_0;
+    if (isinf(ord)) return ord > 0 ? NORM_INF : NORM_NEG_INF;
+    return NORM_P;
+}
+
+ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in, ct__view out, ct__view out2,
+                         double param) {
+    if (g->nout == 0) return CT_OK;
+    bool int_op = op == CT__RED_SUM || op == CT__RED_PROD || op == CT__RED_AMAX || op == CT__RED_AMIN ||
+                  op == CT__RED_MAX || op == CT__RED_MIN;
+    reducer r = {op, int_op && !ct_dtype_is_floating(in.dtype), op == CT__RED_AMAX || op == CT__RED_MAX,
+                 norm_of(param), param, g, in.data, in.dtype, (int64_t)ct_dtype_size(in.dtype), out, out2};
+    plan p = make_plan(g);
+    int64_t items = p.groups * p.parts;
+    bool parallel = items > 1 && g->nout * g->nred >= PARALLEL_MIN;
+    acc_block *partial = NULL;
+    if (p.parts > 1 && !(partial = malloc((size_t)items * sizeof *partial)))
+        return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld partial reductions", (long long)items);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t it = 0; it < items; it++) {
+        acc_block local, *b = partial ? &partial[it] : &local;
+        int64_t first, m = run_item(&r, &p, it / p.parts, it % p.parts, b, &first);
+        if (!partial)
+            for (int j = 0; j < m; j++) finish_slot(&r, b, j, first + j);
+    }
+    if (!partial) return CT_OK;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t grp = 0; grp < p.groups; grp++) {
+        acc_block *b = &partial[grp * p.parts];
+        int64_t first = grp, m = 1;
+        if (p.outer) {
+            int64_t row = grp / p.blocks_per_row, start = grp % p.blocks_per_row * BLOCK;
+            first = row * p.row + start;
+            m = p.row - start < BLOCK ? p.row - start : BLOCK;
+        }
+        for (int j = 0; j < m; j++) {
+            for (int64_t k = 1; k < p.parts; k++) combine_slot(&r, b, j, &partial[grp * p.parts + k], j);
+            finish_slot(&r, b, j, first + j);
+        }
+    }
+    free(partial);
+    return CT_OK;
+}
+
+/* ---- scans ----------------------------------------------------------------------------------------------------- */
+
+/* One line along n with inner == 1: x[0..n) of line `line`. */
+static void scan_line(ct__scan_op op, ct__lines l, ct__view in, ct__view out, int64_t line) {
+    int64_t esize = (int64_t)ct_dtype_size(in.dtype), at = line * l.n;
+    const char *p = (const char *)in.data + at * esize;
+    double x[CHUNK], acc = op == CT__SCAN_PROD;
+    int64_t xi[CHUNK];
+    uint64_t ui[CHUNK], iacc = op == CT__SCAN_PROD;
+    bool integer = !ct_dtype_is_floating(in.dtype);
+    for (int64_t c = 0; c < l.n; c += CHUNK) {
+        int64_t m = l.n - c < CHUNK ? l.n - c : CHUNK;
+        if (integer) {
+            load_i64(p + c * esize, esize, in.dtype, m, xi);
+            for (int64_t i = 0; i < m; i++) ui[i] = iacc = op == CT__SCAN_SUM ? iacc + (uint64_t)xi[i] : iacc * (uint64_t)xi[i];
+            store_i64(out, at + c, ui, m);
+        } else {
+            load_f64(p + c * esize, esize, in.dtype, m, x);
+            for (int64_t i = 0; i < m; i++) x[i] = acc = op == CT__SCAN_SUM ? acc + x[i] : acc * x[i];
+            store_f64(out, at + c, x, m);
+        }
+    }
+}
+
+/* A block of up to BLOCK neighbouring lines along n (inner > 1): the loop along the block vectorises. */
+static void scan_block(ct__scan_op op, ct__lines l, ct__view in, ct__view out, int64_t o, int64_t i0, int64_t m) {
+    int64_t esize = (int64_t)ct_dtype_size(in.dtype);
+    bool integer = !ct_dtype_is_floating(in.dtype);
+    double x[BLOCK], acc[BLOCK];
+    int64_t xi[BLOCK];
+    uint64_t iacc[BLOCK];
+    for (int64_t i = 0; i < m; i++) acc[i] = op == CT__SCAN_PROD, iacc[i] = op == CT__SCAN_PROD;
+    for (int64_t k = 0; k < l.n; k++) {
+        int64_t at = (o * l.n + k) * l.inner + i0;
+        const char *p = (const char *)in.data + at * esize;
+        if (integer) {
+            load_i64(p, esize, in.dtype, m, xi);
+            for (int64_t i = 0; i < m; i++) iacc[i] = op == CT__SCAN_SUM ? iacc[i] + (uint64_t)xi[i] : iacc[i] * (uint64_t)xi[i];
+            store_i64(out, at, iacc, m);
+        } else {
+            load_f64(p, esize, in.dtype, m, x);
+            for (int64_t i = 0; i < m; i++) acc[i] = op == CT__SCAN_SUM ? acc[i] + x[i] : acc[i] * x[i];
+            store_f64(out, at, acc, m);
+        }
+    }
+}
+
+ct_status ct__cpu_scan(ct__scan_op op, ct__lines l, ct__view in, ct__view out) {
+    if (l.outer == 0 || l.n == 0 || l.inner == 0) return CT_OK;
+    bool parallel = l.outer * l.n * l.inner >= PARALLEL_MIN;
+    if (l.inner == 1) {
+#pragma omp parallel for schedule(static) if (parallel)
+        for (int64_t o = 0; o < l.outer; o++) scan_line(op, l, in, out, o);
+        return CT_OK;
+    }
+    int64_t blocks = (l.inner + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t it = 0; it < l.outer * blocks; it++) {
+        int64_t o = it / blocks, i0 = it % blocks * BLOCK;
+        scan_block(op, l, in, out, o, i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
+    }
+    return CT_OK;
+}
+
+/* ---- softmax ---------------------------------------------------------------------------------------------------- */
+
+/* Softmax of m neighbouring lines (inner > 1) or of one line (inner == 1, m == 1), in three passes: maximum, sum of
+ * exp(x - max), output. A line of -inf or with a NaN or +inf gives NaN, as PyTorch. */
+static void softmax_lines(bool log_out, ct__lines l, ct__view in, ct__view out, int64_t o, int64_t i0, int64_t m) {
+    int64_t esize = (int64_t)ct_dtype_size(in.dtype);
+    /* positions along n are `step` elements apart; a line of inner == 1 is read CHUNK elements at a time */
+    int64_t step = l.inner, width = l.inner == 1 ? CHUNK : m, lines = l.inner == 1 ? 1 : m;
+    int64_t count = l.inner == 1 ? (l.n + CHUNK - 1) / CHUNK : l.n;
+    double mx[BLOCK], sum[BLOCK], x[CHUNK];
+    for (int64_t i = 0; i < lines; i++) mx[i] = -INFINITY, sum[i] = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        for (int64_t k = 0; k < count; k++) {
+            int64_t at = l.inner == 1 ? o * l.n + k * CHUNK : (o * l.n + k) * step + i0;
+            int64_t w = l.inner == 1 ? (l.n - k * CHUNK < CHUNK ? l.n - k * CHUNK : CHUNK) : width;
+            load_f64((const char *)in.data + at * esize, esize, in.dtype, w, x);
+            for (int64_t i = 0; i < w; i++) {
+                int64_t s = l.inner == 1 ? 0 : i;
+                if (pass == 0) mx[s] = nan_max(mx[s], x[i]);
+                else if (pass == 1) sum[s] += exp(x[i] - mx[s]);
+                else x[i] = log_out ? x[i] - mx[s] - log(sum[s]) : exp(x[i] - mx[s]) / sum[s];
+            }
+            if (pass == 2) store_f64(out, at, x, w);
+        }
+    }
+}
+
+ct_status ct__cpu_softmax(bool log_out, ct__lines l, ct__view in, ct__view out) {
+    if (l.outer == 0 || l.n == 0 || l.inner == 0) return CT_OK;
+    int64_t blocks = l.inner == 1 ? 1 : (l.inner + BLOCK - 1) / BLOCK;
+    bool parallel = l.outer * l.n * l.inner >= PARALLEL_MIN;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t it = 0; it < l.outer * blocks; it++) {
+        int64_t o = it / blocks, i0 = it % blocks * BLOCK;
+        softmax_lines(log_out, l, in, out, o, i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
+    }
+    return CT_OK;
+}
