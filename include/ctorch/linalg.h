@@ -47,7 +47,8 @@ ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b);
 ct_tensor *ct_addmm(const ct_tensor *input, const ct_tensor *mat1, const ct_tensor *mat2, double beta, double alpha);
 
 /* y = x @ weight^T + bias (F.linear). x is (*, in_features), weight (out_features, in_features), bias NULL or
- * broadcastable to the result (usually (out_features)); the result is (*, out_features). weight must be 2-D. */
+ * broadcastable to the result (usually (out_features)); the result is (*, out_features). weight must be 2-D.
+ * NULL bias means "no bias": unlike x and weight, a NULL bias is not taken as the failed result of an earlier call. */
 ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias);
 
 #ifdef __cplusplus

@@ -183,7 +183,7 @@ static ct_tensor *product(const ct_tensor *a, const ct_tensor *b, int ndim, cons
     return out;
 }
 
-/* A view of t with geometry (ndim, shape, stride) at t's offset. */
+/* A 2-D view of t at t's offset: rows x cols with element strides (rs, cs). */
 static ct_tensor *view2(const ct_tensor *t, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
     return ct__tensor_view_of(t, t->offset, 2, (int64_t[]){rows, cols}, (int64_t[]){rs, cs});
 }
