@@ -9,6 +9,7 @@
 #include "indexing.h"
 #include "linalg.h"
 #include "ops.h"
+#include "optim.h"
 #include "reduce.h"
 #include "shape.h"
 #include "tensor.h"
