@@ -85,6 +85,25 @@ __device__ void raise_bad_index(long long *flag, long long value, int dim, long 
     }
 }
 
+// Coordinate d of linear index e over dims, peeled from the last dim: c = e % size, e /= size. In 32 bits when the
+// whole iteration fits (`small`, uniform across the grid): 64-bit division costs as much as the memory traffic.
+struct Peeler {
+    bool small;
+    unsigned long long e64;
+    unsigned e32;
+    __device__ __forceinline__ long long next(long long size) {
+        if (small) {
+            unsigned c = e32 % (unsigned)size;
+            e32 /= (unsigned)size;
+            return c;
+        }
+        unsigned long long c = e64 % (unsigned long long)size;
+        e64 /= (unsigned long long)size;
+        return (long long)c;
+    }
+};
+__device__ __forceinline__ Peeler peel(long long e, bool small) { return Peeler{small, (unsigned long long)e, (unsigned)e}; }
+
 // Grid-stride loop bounds.
 __device__ __forceinline__ long long first_thread() { return blockIdx.x * (long long)blockDim.x + threadIdx.x; }
 __device__ __forceinline__ long long thread_count() { return (long long)gridDim.x * blockDim.x; }
@@ -119,16 +138,17 @@ struct GatherGeometry {
     Strides out, input, index;
     int dim;
     long long bound; // input.shape[dim]
+    bool small;      // fewer than 2^31 elements: 32-bit coordinates
 };
 
 template <typename IndexT, typename T>
 __global__ void gather_kernel(T *out, const T *input, const IndexT *index, GatherGeometry g, long long n,
                               long long *flag) {
     for (long long e = first_thread(); e < n; e += thread_count()) {
-        long long rest = e, o = 0, in = 0, x = 0;
+        long long o = 0, in = 0, x = 0;
+        Peeler rest = peel(e, g.small);
         for (int d = g.dims.ndim - 1; d >= 0; d--) {
-            long long c = rest % g.dims.size[d];
-            rest /= g.dims.size[d];
+            long long c = rest.next(g.dims.size[d]);
             o += c * g.out.s[d];
             x += c * g.index.s[d];
             if (d != g.dim) in += c * g.input.s[d];
@@ -256,7 +276,8 @@ ct_status gather_typed(const ct__view &out, const ct__view &input, const ct__vie
         CT_CUDA_CHECK_LAUNCH();
         return CT_OK;
     }
-    GatherGeometry g{dims_of(out), strides_of(out), strides_of(input), strides_of(index), dim, input.shape[dim]};
+    GatherGeometry g{dims_of(out), strides_of(out), strides_of(input), strides_of(index), dim, input.shape[dim],
+                     n < (1ll << 31)};
     gather_kernel<IndexT, T><<<ct__cuda_blocks(n), CT_CUDA_THREADS>>>((T *)out.data, (const T *)input.data,
                                                                       (const IndexT *)index.data, g, n, flag);
     CT_CUDA_CHECK_LAUNCH();
@@ -274,8 +295,11 @@ template <typename T> __device__ __forceinline__ T add_op(T a, T b) {
         return (T)(U)((U)a + (U)b);
     } else return a + b;
 }
+// Floating products round on their own (no fused multiply-add with a following sum), as on the CPU.
 template <typename T> __device__ __forceinline__ T mul_op(T a, T b) {
     if constexpr (std::is_same_v<T, bool>) return a && b;
+    else if constexpr (std::is_same_v<T, float>) return __fmul_rn(a, b);
+    else if constexpr (std::is_same_v<T, double>) return __dmul_rn(a, b);
     else if constexpr (std::is_integral_v<T>) {
         using U = std::make_unsigned_t<T>;
         return (T)(U)((U)a * (U)b);
@@ -370,6 +394,7 @@ template <typename T> struct ScatterParams {
     int dim, op;
     long long bound; // self.shape[dim]
     bool has_src, wrap_negative, scale, include_self;
+    bool small; // fewer than 2^31 elements: 32-bit coordinates
     T value, alpha;
 };
 
@@ -380,9 +405,9 @@ struct Offsets {
 
 template <typename T> __device__ __forceinline__ Offsets offsets_of(long long e, const ScatterParams<T> &p) {
     Offsets o{0, 0, 0, 0};
+    Peeler rest = peel(e, p.small);
     for (int d = p.dims.ndim - 1; d >= 0; d--) {
-        long long c = e % p.dims.size[d];
-        e /= p.dims.size[d];
+        long long c = rest.next(p.dims.size[d]);
         o.index += c * p.index.s[d];
         o.src += c * p.src.s[d];
         if (d != p.dim) o.self += c * p.self.s[d], o.count += c * p.count.s[d];
@@ -506,6 +531,7 @@ template <typename T> ScatterParams<T> params_of(const ct__scatter_args *a) {
     p.wrap_negative = a->wrap_negative;
     p.scale = a->alpha != 1.0;
     p.include_self = a->include_self;
+    p.small = numel_of(a->index) < (1ll << 31);
     p.value = host_value<T>(a->value);
     p.alpha = host_value<T>(a->alpha);
     return p;

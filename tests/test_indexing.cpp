@@ -789,7 +789,7 @@ TEST_F(Indexing, FailedScatterLeavesSelfUnchanged) {
     EXPECT_EQ(values_of(x), ints({1, 2, 3, 4}));
 }
 
-TEST_F(Indexing, InPlaceOpsBumpNothingOnTheirInputs) {
+TEST_F(Indexing, InPlaceOpsLeaveTheirOtherArgumentsAlone) {
     ct_tensor *x = tensor_f32({1, 2, 3}, {3}), *src = tensor_f32({7, 8}, {2}), *idx = i64({2, 0}, {2});
     ASSERT_EQ(ct_index_copy_(x, 0, idx, src), CT_OK);
     EXPECT_EQ(values_of(x), ints({8, 2, 7}));
