@@ -74,6 +74,21 @@ struct OpCase {
 int add_case(OpCase c);
 const std::vector<OpCase> &cases();
 
+// A gradient check (the gradient mode): the inputs are made in float64 (floating specs) and those in `wrt` require
+// grad; y = run(inputs) is differentiated with ct_backward(y, w) for a random w, and each input's gradient is
+// compared with the finite-difference J^T w in float64: |analytic - numeric| <= tol * (1 + |numeric|) everywhere.
+// Runs on the CPU, and on CUDA when a GPU is present.
+struct GradCase {
+    std::string op;   // the registered op name
+    std::string name; // what this case covers
+    std::vector<InputSpec> inputs;
+    std::vector<int> wrt; // indices of the inputs to differentiate (all floating inputs when empty)
+    std::function<ct_tensor *(const Inputs &)> run;
+    double eps = 1e-6, tol = 1e-5;
+};
+int add_grad_case(GradCase c);
+const std::vector<GradCase> &grad_cases();
+
 // Makes input spec on device, from a generator seeded with seed.
 ct_tensor *make_input(const InputSpec &spec, ct_device device, uint64_t seed);
 // Copies a tensor's values into a Ref (any dtype, any device).
@@ -86,7 +101,8 @@ double nmse(const Ref &a, const Ref &expected, std::string *why);
 std::string gpu_skip_reason();
 
 // The numerical Jacobian d f(inputs) / d inputs[which], by central differences in float64: rows are outputs, columns
-// the perturbed input's elements (row-major). f must accept float64 inputs. eps is the step.
+// the perturbed input's elements (row-major). f must accept float64 inputs. eps is the step. Runs without grad mode
+// (so it may perturb leaves that require grad).
 std::vector<std::vector<double>> numerical_jacobian(const std::function<ct_tensor *(const Inputs &)> &f,
                                                     const Inputs &inputs, size_t which, double eps = 1e-6);
 

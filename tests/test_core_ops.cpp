@@ -88,3 +88,25 @@ const int cases_registered = [] {
 }();
 
 } // namespace
+
+// Gradient checks of the core's differentiable op (copy_, through clone/contiguous/to and views on the way).
+namespace {
+const int grad_cases_registered = [] {
+    using namespace cth;
+    add_grad_case({"copy_", "clone_of_transposed", {transposed(uniform({3, 4}))}, {},
+                   [](const Inputs &in) { return ct_clone(in[0]); }});
+    add_grad_case({"copy_", "into_fresh_with_broadcast", {uniform({1, 4})}, {}, [](const Inputs &in) -> ct_tensor * {
+                       ct_tensor *out = ct_zeros(2, std::vector<int64_t>{3, 4}.data(), CT_FLOAT64, ct_tensor_device(in[0]));
+                       if (out && ct_copy_(out, in[0]) != CT_OK) return nullptr;
+                       return out;
+                   }});
+    add_grad_case({"copy_", "views_chain", {uniform({2, 3, 4})}, {}, [](const Inputs &in) {
+                       ct_tensor *p = ct_permute(in[0], 3, std::vector<int>{2, 0, 1}.data());
+                       ct_tensor *s = ct_slice(p, 0, 1, 4, 2);
+                       ct_tensor *e = ct_expand(ct_unsqueeze(ct_select(s, 2, 1), 0), 3,
+                                                std::vector<int64_t>{3, 2, 2}.data());
+                       return ct_contiguous(ct_flatten(e, 0, -1));
+                   }});
+    return 0;
+}();
+} // namespace

@@ -2,6 +2,7 @@
 #ifndef CTORCH_H
 #define CTORCH_H
 
+#include "autograd.h"
 #include "data.h"
 #include "device.h"
 #include "elementwise.h"

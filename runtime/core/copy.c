@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd/autograd.h"
 #include "cpu/cpu_iter.h"
 #include "internal.h"
 
@@ -98,9 +99,37 @@ static ct_tensor *staged(const ct_tensor *src, ct_dtype dtype, ct_device device)
     return fresh_copy(src, dtype, device);
 }
 
+/* The gradient of a copy is the gradient itself: the engine converts it back to the source's dtype and device and
+ * sums it over any broadcast dims. */
+static ct_status copy_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    gi[0] = (ct_tensor *)grad;
+    return CT_OK;
+}
+
+/* Records out = copy of src (clone, contiguous, to). Returns out. */
+static ct_tensor *record_copy(ct_tensor *out, const ct_tensor *src, const char *name) {
+    ct__node *node = out ? ct__record(name, copy_backward, 1, &src) : NULL;
+    if (node) ct__attach(node, out);
+    return out;
+}
+
+/* copy_ writes dst in place: while recording, dst's history becomes "a copy of src" (what it held before no longer
+ * matters to its value). A leaf parameter cannot be overwritten that way, and a view cannot yet, since the tensor it
+ * views would not learn of it. */
+static ct_status check_copy_autograd(ct_tensor *dst, const ct_tensor *src) {
+    ct_status st = ct__check_inplace(dst, "ct_copy_");
+    if (st != CT_OK || !ct_is_grad_enabled() || !src->requires_grad) return st;
+    if (dst->is_view)
+        return CT_FAIL(CT_ERR_NOT_IMPLEMENTED,
+                       "copying a tensor that requires grad into a view is not differentiable yet: build the result "
+                       "with ct_cat/ct_stack, or copy under ct_no_grad_begin()");
+    return CT_OK;
+}
+
 ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
     ct_status st;
     if ((st = CT_CHECK_TENSOR(dst)) != CT_OK || (st = CT_CHECK_TENSOR(src)) != CT_OK) return st;
+    if ((st = check_copy_autograd(dst, src)) != CT_OK) return st;
     if (has_internal_overlap(dst))
         return CT_FAIL(CT_ERR_INVALID_ARGUMENT,
                        "unsupported operation: more than one element of the written-to tensor refers to a single "
@@ -127,8 +156,15 @@ ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
     }
     st = copy_shaped(dst, b);
     ct__tensor_decref(b);
-    if (st == CT_OK) ct__bump_version(dst);
-    return st;
+    if (st != CT_OK) return st;
+    ct__bump_version(dst);
+    if (dst->grad_fn && !src->requires_grad && ct_is_grad_enabled()) { /* overwritten by a constant */
+        ct__node_release(dst->grad_fn);
+        dst->grad_fn = NULL;
+        dst->requires_grad = false;
+    }
+    record_copy(dst, src, "CopyBackwards");
+    return CT_OK;
 }
 
 ct_tensor *ct_clone(const ct_tensor *t) {
@@ -138,7 +174,7 @@ ct_tensor *ct_clone(const ct_tensor *t) {
         ct_release(c);
         return NULL;
     }
-    return c;
+    return record_copy(c, t, "CloneBackward0");
 }
 
 ct_tensor *ct_contiguous(const ct_tensor *t) {
@@ -148,10 +184,11 @@ ct_tensor *ct_contiguous(const ct_tensor *t) {
 
 static ct_tensor *converted(const ct_tensor *t, ct_dtype dtype, ct_device device) {
     ct_tensor *c = ct__tensor_new(t->ndim, t->shape, dtype, device, false);
-    if (c && ct_copy_(c, t) != CT_OK) {
+    if (c && ct_copy_(c, t) != CT_OK) { /* records ToCopyBackward0's work as CopyBackwards on c */
         ct_release(c);
         return NULL;
     }
+    if (c && c->grad_fn) c->grad_fn->name = "ToCopyBackward0";
     return c;
 }
 
@@ -174,11 +211,18 @@ ct_tensor *ct_to_dtype(const ct_tensor *t, ct_dtype dtype) {
 ct_status ct_fill_(ct_tensor *t, double value) {
     ct_status st = CT_CHECK_TENSOR(t);
     if (st != CT_OK) return st;
+    if ((st = ct__check_inplace(t, __func__)) != CT_OK) return st;
     if (t->dtype >= CT_FLOAT16)
         return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "fill_ is not supported for %s yet", ct_dtype_name(t->dtype));
     st = CT_DISPATCH(t->storage->device, fill, ct__view_of(t), value);
-    if (st == CT_OK) ct__bump_version(t);
-    return st;
+    if (st != CT_OK) return st;
+    ct__bump_version(t);
+    if (t->grad_fn && ct_is_grad_enabled()) { /* now a constant: its history no longer matters */
+        ct__node_release(t->grad_fn);
+        t->grad_fn = NULL;
+        t->requires_grad = false;
+    }
+    return CT_OK;
 }
 
 ct_status ct_zero_(ct_tensor *t) { return ct_fill_(t, 0.0); }

@@ -46,6 +46,8 @@ typedef struct ct_storage {
 } ct_storage;
 
 typedef struct ct__scope ct__scope;
+typedef struct ct__node ct__node; /* an autograd node (runtime/autograd/autograd.h) */
+typedef struct ct__hook ct__hook; /* a gradient hook registered on a tensor */
 
 struct ct_tensor {
     atomic_int refcount;
@@ -57,7 +59,10 @@ struct ct_tensor {
     ct_dtype dtype;
     bool requires_grad;
     ct_tensor *grad;
-    void *grad_fn; /* autograd node, owned (autograd issue) */
+    ct__node *grad_fn; /* the node that made this tensor (owned), NULL for a leaf */
+    ct__hook *hooks;   /* gradient hooks, in registration order */
+    bool retains_grad; /* a non-leaf whose gradient backward keeps in grad */
+    bool is_view;      /* made by a view op: shares its storage with the tensor it was made from */
     /* scope bookkeeping: the scope that owns this reference and the slot in it, or NULL */
     ct__scope *scope;
     int64_t scope_slot;
@@ -82,6 +87,8 @@ ct_storage *ct__storage_new(ct_device device, size_t nbytes, bool pinned);
 void ct__storage_release(ct_storage *s);
 /* Drops one reference without touching scopes (for references ctorch itself holds). */
 void ct__tensor_decref(ct_tensor *t);
+/* Autograd's part in a tensor's end: drops the grad_fn, detaches the hooks (runtime/autograd/engine.c). */
+void ct__autograd_forget_tensor(ct_tensor *t);
 /* Records an in-place write to t's storage. */
 void ct__bump_version(ct_tensor *t);
 

@@ -127,7 +127,7 @@ ct_tensor *ct__tensor_new(int ndim, const int64_t *shape, ct_dtype dtype, ct_dev
 ct_tensor *ct__tensor_view_of(const ct_tensor *t, int64_t offset, int ndim, const int64_t *shape,
                               const int64_t *stride) {
     ct_tensor *v = ct__tensor_make(t->storage, offset, ndim, shape, stride, t->dtype);
-    if (v) v->requires_grad = t->requires_grad; /* until autograd records view nodes */
+    if (v) v->is_view = true;
     return v;
 }
 
@@ -152,6 +152,7 @@ ct_tensor *ct_retain(ct_tensor *t) {
 
 void ct__tensor_decref(ct_tensor *t) {
     if (!t || atomic_fetch_sub(&t->refcount, 1) != 1) return;
+    if (t->grad_fn || t->hooks) ct__autograd_forget_tensor(t);
     ct__tensor_decref(t->grad);
     ct__storage_release(t->storage);
     free(t);
@@ -275,6 +276,10 @@ ct_status ct_set_requires_grad(ct_tensor *t, bool requires_grad) {
     if (requires_grad && !ct_dtype_is_floating(t->dtype))
         return CT_FAIL(CT_ERR_DTYPE, "only Tensors of floating point dtype can require gradients (got %s)",
                        ct_dtype_name(t->dtype));
+    if (!requires_grad && t->grad_fn)
+        return CT_FAIL(CT_ERR_STATE, "you can only change requires_grad flags of leaf variables. If you want to use a "
+                                     "computed variable in a subgraph that doesn't require differentiation use "
+                                     "var_no_grad = var.detach().");
     t->requires_grad = requires_grad;
     return CT_OK;
 }

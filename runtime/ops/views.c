@@ -1,9 +1,57 @@
 /* Views: new shapes and strides over the same storage, copying nothing (reshape and flatten copy only when the
- * strides cannot express the result). The rules and error words are PyTorch's. */
+ * strides cannot express the result). The rules and error words are PyTorch's.
+ *
+ * A view of a tensor that requires grad records a node whose backward maps the gradient back to the input's
+ * shape: reshape-like views reshape it, permutes permute it back, slices and selects scatter it into zeros, and
+ * expand hands it to the engine, which sums it over the broadcast dims. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "autograd/autograd.h"
+#include "core/internal.h"
+#include "ctorch/tensor.h"
+
+/* ---- backward of views --------------------------------------------------------------------------------------- */
+
+static ct_status reshape_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    gi[0] = ct_reshape(grad, n->in_ndim[0], n->in_shape[0]);
+    return gi[0] ? CT_OK : ct_last_status();
+}
+
+static ct_status permute_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    int inverse[CT_MAX_DIMS];
+    for (int i = 0; i < grad->ndim; i++) inverse[n->iargs[i]] = i;
+    gi[0] = ct_permute(grad, grad->ndim, inverse);
+    return gi[0] ? CT_OK : ct_last_status();
+}
+
+static ct_status pass_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    gi[0] = (ct_tensor *)grad; /* expand: the engine sums over the broadcast dims; alias: unchanged */
+    return CT_OK;
+}
+
+/* slice (iargs: 0, dim, start, end, step) and select (iargs: 1, dim, index): the gradient lands in zeros */
+static ct_status scatter_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    ct_tensor *z = ct_zeros(n->in_ndim[0], n->in_shape[0], grad->dtype, grad->storage->device);
+    ct_tensor *part = !z              ? NULL
+                      : n->iargs[0] == 0 ? ct_slice(z, (int)n->iargs[1], n->iargs[2], n->iargs[3], n->iargs[4])
+                                         : ct_select(z, (int)n->iargs[1], n->iargs[2]);
+    ct_status st = part ? ct_copy_(part, grad) : ct_last_status();
+    ct_release(part);
+    gi[0] = z;
+    return st;
+}
+
+/* Records the view v of t (when t requires grad and grad mode is on). Returns v. */
+static ct_tensor *recorded(ct_tensor *v, const ct_tensor *t, const char *name, ct__backward_fn backward, int nargs,
+                           const int64_t *args) {
+    if (!v) return NULL;
+    ct__node *node = ct__record(name, backward, 1, &t);
+    if (!node) return v;
+    for (int i = 0; i < nargs; i++) node->iargs[i] = args[i];
+    ct__attach(node, v);
+    return v;
+}
 
 #define CHECK_T(t)                                    \
     do {                                              \
@@ -79,14 +127,15 @@ ct_tensor *ct_view(const ct_tensor *t, int ndim, const int64_t *shape) {
                 "across two contiguous subspaces). Use .reshape(...) instead.");
         return NULL;
     }
-    return ct__tensor_view_of(t, t->offset, ndim, s, st);
+    return recorded(ct__tensor_view_of(t, t->offset, ndim, s, st), t, "ViewBackward0", reshape_backward, 0, NULL);
 }
 
 ct_tensor *ct_reshape(const ct_tensor *t, int ndim, const int64_t *shape) {
     CHECK_T(t);
     int64_t s[CT_MAX_DIMS], st[CT_MAX_DIMS];
     if (infer_shape(__func__, ct_numel(t), ndim, shape, s) != CT_OK) return NULL;
-    if (view_strides(t->ndim, t->shape, t->stride, ndim, s, st)) return ct__tensor_view_of(t, t->offset, ndim, s, st);
+    if (view_strides(t->ndim, t->shape, t->stride, ndim, s, st))
+        return recorded(ct__tensor_view_of(t, t->offset, ndim, s, st), t, "ViewBackward0", reshape_backward, 0, NULL);
     ct_tensor *c = ct_clone(t);
     if (!c) return NULL;
     ct_tensor *v = ct_view(c, ndim, s);
@@ -117,7 +166,9 @@ ct_tensor *ct_permute(const ct_tensor *t, int ndim, const int *dims) {
         s[i] = t->shape[d];
         st[i] = t->stride[d];
     }
-    return ct__tensor_view_of(t, t->offset, ndim, s, st);
+    int64_t perm[CT_MAX_DIMS];
+    for (int i = 0; i < ndim; i++) perm[i] = dims[i] < 0 ? dims[i] + ndim : dims[i];
+    return recorded(ct__tensor_view_of(t, t->offset, ndim, s, st), t, "PermuteBackward0", permute_backward, ndim, perm);
 }
 
 ct_tensor *ct_transpose(const ct_tensor *t, int dim0, int dim1) {
@@ -130,7 +181,10 @@ ct_tensor *ct_transpose(const ct_tensor *t, int dim0, int dim1) {
     memcpy(st, t->stride, sizeof st);
     s[a] = t->shape[b], s[b] = t->shape[a];
     st[a] = t->stride[b], st[b] = t->stride[a];
-    return ct__tensor_view_of(t, t->offset, t->ndim, s, st);
+    int64_t perm[CT_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++) perm[i] = i == a ? b : i == b ? a : i;
+    return recorded(ct__tensor_view_of(t, t->offset, t->ndim, s, st), t, "TransposeBackward0", permute_backward,
+                    t->ndim, perm);
 }
 
 ct_tensor *ct_swapdims(const ct_tensor *t, int dim0, int dim1) { return ct_transpose(t, dim0, dim1); }
@@ -147,7 +201,7 @@ ct_tensor *ct_t(const ct_tensor *t) {
 
 ct_tensor *ct_alias(const ct_tensor *t) {
     CHECK_T(t);
-    return ct__tensor_view_of(t, t->offset, t->ndim, t->shape, t->stride);
+    return recorded(ct__tensor_view_of(t, t->offset, t->ndim, t->shape, t->stride), t, "AliasBackward0", pass_backward, 0, NULL);
 }
 
 ct_tensor *ct_squeeze(const ct_tensor *t) {
@@ -156,7 +210,7 @@ ct_tensor *ct_squeeze(const ct_tensor *t) {
     int n = 0;
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] != 1) s[n] = t->shape[i], st[n++] = t->stride[i];
-    return ct__tensor_view_of(t, t->offset, n, s, st);
+    return recorded(ct__tensor_view_of(t, t->offset, n, s, st), t, "SqueezeBackward0", reshape_backward, 0, NULL);
 }
 
 ct_tensor *ct_squeeze_dim(const ct_tensor *t, int dim) {
@@ -168,7 +222,7 @@ ct_tensor *ct_squeeze_dim(const ct_tensor *t, int dim) {
     int n = 0;
     for (int i = 0; i < t->ndim; i++)
         if (i != d) s[n] = t->shape[i], st[n++] = t->stride[i];
-    return ct__tensor_view_of(t, t->offset, n, s, st);
+    return recorded(ct__tensor_view_of(t, t->offset, n, s, st), t, "SqueezeBackward1", reshape_backward, 0, NULL);
 }
 
 ct_tensor *ct_unsqueeze(const ct_tensor *t, int dim) {
@@ -188,7 +242,7 @@ ct_tensor *ct_unsqueeze(const ct_tensor *t, int dim) {
             s[i] = t->shape[j], st[i] = t->stride[j], j++;
         }
     }
-    return ct__tensor_view_of(t, t->offset, t->ndim + 1, s, st);
+    return recorded(ct__tensor_view_of(t, t->offset, t->ndim + 1, s, st), t, "UnsqueezeBackward0", reshape_backward, 0, NULL);
 }
 
 ct_tensor *ct_expand(const ct_tensor *t, int ndim, const int64_t *shape) {
@@ -233,7 +287,7 @@ ct_tensor *ct_expand(const ct_tensor *t, int ndim, const int64_t *shape) {
             return NULL;
         }
     }
-    return ct__tensor_view_of(t, t->offset, ndim, s, st);
+    return recorded(ct__tensor_view_of(t, t->offset, ndim, s, st), t, "ExpandBackward0", pass_backward, 0, NULL);
 }
 
 ct_tensor *ct_narrow(const ct_tensor *t, int dim, int64_t start, int64_t length) {
@@ -281,7 +335,9 @@ ct_tensor *ct_slice(const ct_tensor *t, int dim, int64_t start, int64_t end, int
     memcpy(st, t->stride, sizeof st);
     s[d] = (end - start + step - 1) / step;
     st[d] = t->stride[d] * step;
-    return ct__tensor_view_of(t, t->offset + start * t->stride[d], t->ndim, s, st);
+    int64_t args[5] = {0, d, start, end, step};
+    return recorded(ct__tensor_view_of(t, t->offset + start * t->stride[d], t->ndim, s, st), t, "SliceBackward0",
+                    scatter_backward, 5, args);
 }
 
 ct_tensor *ct_select(const ct_tensor *t, int dim, int64_t index) {
@@ -303,7 +359,9 @@ ct_tensor *ct_select(const ct_tensor *t, int dim, int64_t index) {
     int n = 0;
     for (int i = 0; i < t->ndim; i++)
         if (i != d) s[n] = t->shape[i], st[n++] = t->stride[i];
-    return ct__tensor_view_of(t, t->offset + index * t->stride[d], n, s, st);
+    int64_t args[3] = {1, d, index};
+    return recorded(ct__tensor_view_of(t, t->offset + index * t->stride[d], n, s, st), t, "SelectBackward0",
+                    scatter_backward, 3, args);
 }
 
 ct_tensor *ct_flatten(const ct_tensor *t, int start_dim, int end_dim) {
