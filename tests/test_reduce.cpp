@@ -384,6 +384,10 @@ void register_reduction_cases() {
                       mean ? Fold(f_mean) : f_var(1, true), kF32, CT_FLOAT32);
     }
     // zero-size reductions: the identities
+    // the CPU's column plan: groups of 2048 outputs (two per row here), and a split into parts of two blocks each
+    add_reduction("sum", "f32_two_groups_per_row", uniform({3, 2500}), {0}, false, ct_sum, f_sum, kF32, CT_FLOAT32);
+    add_reduction("sum", "f32_long_wide_columns_parts", uniform({65600, 70}), {0}, true, ct_sum, f_sum, kF32Long,
+                  CT_FLOAT32);
     add_reduction("sum", "zero_size_dim0", uniform({0, 4}), {0}, false, ct_sum, f_sum, kExact, CT_FLOAT32);
     add_reduction("sum", "zero_size_outputs", uniform({0, 4}), {1}, true, ct_sum, f_sum, kExact, CT_FLOAT32);
     add_reduction("prod", "zero_size_all", uniform({3, 0}), {}, false, ct_prod, f_prod, kExact, CT_FLOAT32);

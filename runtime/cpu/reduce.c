@@ -3,9 +3,9 @@
  * Reductions run one of two plans, picked from the strides:
  *  - inner: each output walks its own reduced elements (runs along the innermost reduced dim). Used when a
  *    reduced dim has the smallest stride, e.g. a sum over the last dim or over everything.
- *  - outer: the kept innermost dim has the smallest stride (a sum over the first dim of a row-major matrix). Up to
- *    BLOCK neighbouring outputs are updated together for each reduced position, so the inner loop runs along
- *    memory and vectorises.
+ *  - outer: the kept innermost dim has the smallest stride (a sum over the first dim of a row-major matrix). A
+ *    group of up to GROUP_BLOCKS x BLOCK neighbouring outputs keeps its accumulators in cache and, for each reduced
+ *    position, sweeps along memory updating them a BLOCK at a time, so the loops run along memory and vectorise.
  * Elements are loaded a chunk at a time into a small buffer of doubles (int64 for the exact integer ops), so each
  * op is written once over plain arrays instead of once per dtype; the loads are cheap next to the memory traffic.
  * Floating types accumulate in double (several independent lanes, then a short tree), integers in wrapping int64.
@@ -29,7 +29,6 @@
 #define LANES 8         /* independent accumulators of the inner sums */
 #define PART_MIN 32768  /* fewest elements worth a part of their own */
 #define MAX_PARTS 64
-#define MAX_ITEMS 256   /* bound on groups x parts when the reduction is split */
 #define PARALLEL_MIN 32768
 
 /* ---- loading and storing chunks ------------------------------------------------------------------------------ */
@@ -217,12 +216,24 @@ static double prod_of(const double *x, int64_t m) {
 }
 
 static double max_of(const double *x, int64_t m, double acc) {
-    for (int64_t i = 0; i < m; i++) acc = nan_max(acc, x[i]);
+    double lane[LANES];
+    int64_t i = 0;
+    for (int k = 0; k < LANES; k++) lane[k] = acc;
+    for (; i + LANES <= m; i += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] = nan_max(lane[k], x[i + k]);
+    for (; i < m; i++) acc = nan_max(acc, x[i]);
+    for (int k = 0; k < LANES; k++) acc = nan_max(acc, lane[k]);
     return acc;
 }
 
 static double min_of(const double *x, int64_t m, double acc) {
-    for (int64_t i = 0; i < m; i++) acc = nan_min(acc, x[i]);
+    double lane[LANES];
+    int64_t i = 0;
+    for (int k = 0; k < LANES; k++) lane[k] = acc;
+    for (; i + LANES <= m; i += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] = nan_min(lane[k], x[i + k]);
+    for (; i < m; i++) acc = nan_min(acc, x[i]);
+    for (int k = 0; k < LANES; k++) acc = nan_min(acc, lane[k]);
     return acc;
 }
 
@@ -451,9 +462,10 @@ static void reduce_run(const reducer *r, acc_block *b, const char *base, int64_t
     }
 }
 
-/* Outer plan: reduced positions [r0, r1) of m outputs whose first elements are at base, base + kstep, ... */
-static void reduce_columns(const reducer *r, acc_block *b, int64_t m, const char *base, int64_t kstep, int64_t r0,
-                           int64_t r1) {
+/* Outer plan: reduced positions [r0, r1) of nb blocks of neighbouring outputs (the last one `last` wide, the
+ * others BLOCK); output j's elements start at base + j * kstep. Each reduced position is one sweep along memory. */
+static void reduce_columns(const reducer *r, acc_block *b, int64_t nb, int64_t last, const char *base, int64_t kstep,
+                           int64_t r0, int64_t r1) {
     const ct__reduce_geom *g = r->g;
     int nd = g->nreduced;
     int64_t idx[CT_MAX_DIMS], off = 0, rest = r0;
@@ -466,12 +478,16 @@ static void reduce_columns(const reducer *r, acc_block *b, int64_t m, const char
     double x[BLOCK];
     int64_t xi[BLOCK];
     for (int64_t pos = r0; pos < r1; pos++) {
-        if (r->integer) {
-            load_i64(base + off * r->esize, kstep * r->esize, r->dtype, m, xi);
-            step_i64(r, b, xi, m, pos);
-        } else {
-            load_f64(base + off * r->esize, kstep * r->esize, r->dtype, m, x);
-            step_f64(r, b, x, m, pos);
+        for (int64_t k = 0; k < nb; k++) {
+            int64_t m = k == nb - 1 ? last : BLOCK;
+            const char *p = base + (off + k * BLOCK * kstep) * r->esize;
+            if (r->integer) {
+                load_i64(p, kstep * r->esize, r->dtype, m, xi);
+                step_i64(r, &b[k], xi, m, pos);
+            } else {
+                load_f64(p, kstep * r->esize, r->dtype, m, x);
+                step_f64(r, &b[k], x, m, pos);
+            }
         }
         for (int d = nd - 1; d >= 0; d--) { /* odometer */
             off += g->red_stride[d];
@@ -482,15 +498,21 @@ static void reduce_columns(const reducer *r, acc_block *b, int64_t m, const char
     }
 }
 
-/* How the work is cut: groups of outputs (one output, or a block of the kept innermost dim), each split into
- * `parts` ranges of the reduced positions. */
+/* How the work is cut: groups of outputs, each split into `parts` ranges of the reduced positions. A group is one
+ * output (inner plan) or up to GROUP_BLOCKS blocks of BLOCK neighbouring outputs along the kept innermost dim
+ * (outer plan: a sweep of GROUP_BLOCKS * BLOCK elements of each reduced position). */
+#define GROUP_BLOCKS 32
+#define MAX_PARTIAL_BLOCKS 512 /* bound on the partial accumulators kept when the reduction is split */
+
 typedef struct plan {
     bool outer;
-    int64_t groups, parts, blocks_per_row, row; /* row: the kept innermost size (outer plan) */
+    int64_t groups, parts;
+    int64_t row, blocks_per_row, groups_per_row; /* outer plan: the kept innermost size, cut in blocks and groups */
+    int64_t max_blocks;                          /* accumulator blocks a group needs */
 } plan;
 
 static plan make_plan(const ct__reduce_geom *g) {
-    plan p = {false, g->nout, 1, 1, 1};
+    plan p = {false, g->nout, 1, 1, 1, 1, 1};
     if (g->nkept > 0) {
         int64_t ks = g->kept_stride[g->nkept - 1], k = g->kept_shape[g->nkept - 1];
         bool smallest = true;
@@ -499,37 +521,67 @@ static plan make_plan(const ct__reduce_geom *g) {
             p.outer = true;
             p.row = k;
             p.blocks_per_row = (k + BLOCK - 1) / BLOCK;
-            p.groups = g->nout / k * p.blocks_per_row;
+            p.groups_per_row = (p.blocks_per_row + GROUP_BLOCKS - 1) / GROUP_BLOCKS;
+            p.max_blocks = p.blocks_per_row < GROUP_BLOCKS ? p.blocks_per_row : GROUP_BLOCKS;
+            p.groups = g->nout / k * p.groups_per_row;
         }
     }
-    if (p.groups < MAX_PARTS && g->nred >= 2 * PART_MIN) {
+    if (p.groups < MAX_PARTS && g->nred >= 2 * PART_MIN) { /* sizes alone decide: results do not vary with threads */
+        int64_t most = MAX_PARTIAL_BLOCKS / (p.groups * p.max_blocks);
         p.parts = g->nred / PART_MIN;
         if (p.parts > MAX_PARTS) p.parts = MAX_PARTS;
-        if (p.parts * p.groups > MAX_ITEMS) p.parts = MAX_ITEMS / p.groups;
+        if (p.parts > most) p.parts = most;
         if (p.parts < 1) p.parts = 1;
     }
     return p;
 }
 
-/* Reduces part `part` of group `grp` into b (slots initialised here); returns the first output and the count. */
-static int64_t run_item(const reducer *r, const plan *p, int64_t grp, int64_t part, acc_block *b, int64_t *first) {
+/* Group grp's accumulator blocks: how many, the width of the last, and its first output. */
+static int64_t group_extent(const plan *p, int64_t grp, int64_t *last, int64_t *first) {
+    if (!p->outer) {
+        *last = 1, *first = grp;
+        return 1;
+    }
+    int64_t row = grp / p->groups_per_row, b0 = grp % p->groups_per_row * GROUP_BLOCKS;
+    int64_t nb = p->blocks_per_row - b0 < GROUP_BLOCKS ? p->blocks_per_row - b0 : GROUP_BLOCKS;
+    *last = p->row - (b0 + nb - 1) * BLOCK;
+    if (*last > BLOCK) *last = BLOCK; /* a group that ends before the row does */
+    *first = row * p->row + b0 * BLOCK;
+    return nb;
+}
+
+/* Reduces part `part` of group grp into the blocks b (initialised here). */
+static void run_item(const reducer *r, const plan *p, int64_t grp, int64_t part, acc_block *b) {
     const ct__reduce_geom *g = r->g;
     int64_t chunk = (g->nred + p->parts - 1) / p->parts;
     int64_t r0 = part * chunk, r1 = r0 + chunk < g->nred ? r0 + chunk : g->nred;
     if (r0 > r1) r0 = r1;
+    int64_t last, first, nb = group_extent(p, grp, &last, &first);
+    for (int64_t k = 0; k < nb; k++)
+        for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++) init_slot(r, &b[k], j);
     if (!p->outer) {
-        init_slot(r, b, 0);
         reduce_run(r, b, r->in + kept_offset(g, g->nkept, grp) * r->esize, r0, r1);
-        *first = grp;
-        return 1;
+        return;
     }
-    int64_t row = grp / p->blocks_per_row, blk = grp % p->blocks_per_row, start = blk * BLOCK;
-    int64_t m = p->row - start < BLOCK ? p->row - start : BLOCK, kstride = g->kept_stride[g->nkept - 1];
-    for (int j = 0; j < m; j++) init_slot(r, b, j);
+    int64_t kstride = g->kept_stride[g->nkept - 1], row = first / p->row, start = first % p->row;
     const char *base = r->in + (kept_offset(g, g->nkept - 1, row) + start * kstride) * r->esize;
-    reduce_columns(r, b, m, base, kstride, r0, r1);
-    *first = row * p->row + start;
-    return m;
+    reduce_columns(r, b, nb, last, base, kstride, r0, r1);
+}
+
+/* Writes group grp's results from its blocks. */
+static void finish_group(const reducer *r, const plan *p, int64_t grp, const acc_block *b) {
+    int64_t last, first, nb = group_extent(p, grp, &last, &first);
+    for (int64_t k = 0; k < nb; k++)
+        for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++) finish_slot(r, &b[k], j, first + k * BLOCK + j);
+}
+
+/* Combines the parts of group grp (stored part after part, max_blocks blocks each) into the first, in order. */
+static void combine_group(const reducer *r, const plan *p, int64_t grp, acc_block *parts) {
+    int64_t last, first, nb = group_extent(p, grp, &last, &first);
+    for (int64_t q = 1; q < p->parts; q++)
+        for (int64_t k = 0; k < nb; k++)
+            for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++)
+                combine_slot(r, &parts[k], j, &parts[q * p->max_blocks + k], j);
 }
 
 static norm_kind norm_of(double ord) {
@@ -548,34 +600,27 @@ ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in
     reducer r = {op, int_op && !ct_dtype_is_floating(in.dtype), op == CT__RED_AMAX || op == CT__RED_MAX,
                  norm_of(param), param, g, in.data, in.dtype, (int64_t)ct_dtype_size(in.dtype), out, out2};
     plan p = make_plan(g);
-    int64_t items = p.groups * p.parts;
+    int64_t items = p.groups * p.parts, threads = omp_get_max_threads();
     bool parallel = items > 1 && g->nout * g->nred >= PARALLEL_MIN;
-    acc_block *partial = NULL;
-    if (p.parts > 1 && !(partial = malloc((size_t)items * sizeof *partial)))
-        return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld partial reductions", (long long)items);
+    /* split: every item keeps its blocks until the combine; otherwise each thread reuses one set */
+    int64_t sets = p.parts > 1 ? items : threads;
+    acc_block *store = malloc((size_t)(sets * p.max_blocks) * sizeof *store);
+    if (!store) return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld accumulator blocks", (long long)sets);
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t it = 0; it < items; it++) {
-        acc_block local, *b = partial ? &partial[it] : &local;
-        int64_t first, m = run_item(&r, &p, it / p.parts, it % p.parts, b, &first);
-        if (!partial)
-            for (int j = 0; j < m; j++) finish_slot(&r, b, j, first + j);
+        acc_block *b = store + (p.parts > 1 ? it : omp_get_thread_num()) * p.max_blocks;
+        run_item(&r, &p, it / p.parts, it % p.parts, b);
+        if (p.parts == 1) finish_group(&r, &p, it, b);
     }
-    if (!partial) return CT_OK;
+    if (p.parts > 1) {
 #pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t grp = 0; grp < p.groups; grp++) {
-        acc_block *b = &partial[grp * p.parts];
-        int64_t first = grp, m = 1;
-        if (p.outer) {
-            int64_t row = grp / p.blocks_per_row, start = grp % p.blocks_per_row * BLOCK;
-            first = row * p.row + start;
-            m = p.row - start < BLOCK ? p.row - start : BLOCK;
-        }
-        for (int j = 0; j < m; j++) {
-            for (int64_t k = 1; k < p.parts; k++) combine_slot(&r, b, j, &partial[grp * p.parts + k], j);
-            finish_slot(&r, b, j, first + j);
+        for (int64_t grp = 0; grp < p.groups; grp++) {
+            acc_block *b = store + grp * p.parts * p.max_blocks;
+            combine_group(&r, &p, grp, b);
+            finish_group(&r, &p, grp, b);
         }
     }
-    free(partial);
+    free(store);
     return CT_OK;
 }
 
@@ -645,27 +690,36 @@ ct_status ct__cpu_scan(ct__scan_op op, ct__lines l, ct__view in, ct__view out) {
 
 /* ---- softmax ---------------------------------------------------------------------------------------------------- */
 
-/* Softmax of m neighbouring lines (inner > 1) or of one line (inner == 1, m == 1), in three passes: maximum, sum of
- * exp(x - max), output. A line of -inf or with a NaN or +inf gives NaN, as PyTorch. */
+/* Softmax of m neighbouring lines (inner > 1) or of one line (inner == 1, m == 1), in three passes: the maximum;
+ * exp(x - max), summed (and kept in the output, for softmax); the result, e / sum or x - (max + log(sum)). One
+ * exponential per element. A line of -inf or with a NaN or +inf gives NaN, as PyTorch. */
 static void softmax_lines(bool log_out, ct__lines l, ct__view in, ct__view out, int64_t o, int64_t i0, int64_t m) {
     int64_t esize = (int64_t)ct_dtype_size(in.dtype);
-    /* positions along n are `step` elements apart; a line of inner == 1 is read CHUNK elements at a time */
-    int64_t step = l.inner, width = l.inner == 1 ? CHUNK : m, lines = l.inner == 1 ? 1 : m;
+    /* positions along n are `inner` elements apart; a line of inner == 1 is read CHUNK elements at a time */
+    int64_t width = l.inner == 1 ? CHUNK : m, lines = l.inner == 1 ? 1 : m;
     int64_t count = l.inner == 1 ? (l.n + CHUNK - 1) / CHUNK : l.n;
-    double mx[BLOCK], sum[BLOCK], x[CHUNK];
+    double mx[BLOCK], sum[BLOCK], shift[BLOCK], x[CHUNK];
     for (int64_t i = 0; i < lines; i++) mx[i] = -INFINITY, sum[i] = 0;
     for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2)
+            for (int64_t i = 0; i < lines; i++) shift[i] = log_out ? mx[i] + log(sum[i]) : 1 / sum[i];
+        const ct__view *src = pass == 2 && !log_out ? &out : &in; /* softmax's last pass rescales what pass 1 kept */
         for (int64_t k = 0; k < count; k++) {
-            int64_t at = l.inner == 1 ? o * l.n + k * CHUNK : (o * l.n + k) * step + i0;
+            int64_t at = l.inner == 1 ? o * l.n + k * CHUNK : (o * l.n + k) * l.inner + i0;
             int64_t w = l.inner == 1 ? (l.n - k * CHUNK < CHUNK ? l.n - k * CHUNK : CHUNK) : width;
-            load_f64((const char *)in.data + at * esize, esize, in.dtype, w, x);
+            load_f64((const char *)src->data + at * esize, esize, in.dtype, w, x);
             for (int64_t i = 0; i < w; i++) {
                 int64_t s = l.inner == 1 ? 0 : i;
-                if (pass == 0) mx[s] = nan_max(mx[s], x[i]);
-                else if (pass == 1) sum[s] += exp(x[i] - mx[s]);
-                else x[i] = log_out ? x[i] - mx[s] - log(sum[s]) : exp(x[i] - mx[s]) / sum[s];
+                if (pass == 0) {
+                    mx[s] = nan_max(mx[s], x[i]);
+                } else if (pass == 1) {
+                    x[i] = exp(x[i] - mx[s]);
+                    sum[s] += x[i];
+                } else {
+                    x[i] = log_out ? x[i] - shift[s] : x[i] * shift[s];
+                }
             }
-            if (pass == 2) store_f64(out, at, x, w);
+            if (pass == 2 || (pass == 1 && !log_out)) store_f64(out, at, x, w);
         }
     }
 }

@@ -1,0 +1,65 @@
+/* Reductions and softmax against the device's copy bandwidth: sum over everything, over the last dim (rows) and
+ * over the first dim (columns), amax over everything, and softmax over the last dim, on float32 square matrices
+ * from 1 MiB to 1 GiB (--quick: the two smallest).
+ *
+ * Bytes per call: a reduction reads the input once (the output is small and not counted); softmax reads and
+ * writes the tensor once each, so it counts twice the input (it reads the input a second time on top: a line
+ * that stays in cache makes that nearly free). The limit is bench_copy_bandwidth_gbs for the same amount of data,
+ * which counts read + write bytes, so "of limit" is the fraction of the copy's streaming rate reached. */
+#include <stdio.h>
+
+#include "bench.h"
+
+typedef struct job {
+    ct_tensor *x;
+    int which;
+} job;
+
+enum { SUM_ALL, SUM_ROWS, SUM_COLUMNS, AMAX_ALL, SOFTMAX_ROWS, NUM_CASES };
+
+static const char *case_names[NUM_CASES] = {"sum_all", "sum_dim_-1", "sum_dim_0", "amax_all", "softmax_dim_-1"};
+
+static int run(void *p) {
+    job *j = p;
+    int last = -1, first = 0;
+    ct_scope_begin();
+    ct_tensor *r = NULL;
+    switch (j->which) {
+    case SUM_ALL: r = ct_sum(j->x, 0, NULL, false); break;
+    case SUM_ROWS: r = ct_sum(j->x, 1, &last, false); break;
+    case SUM_COLUMNS: r = ct_sum(j->x, 1, &first, false); break;
+    case AMAX_ALL: r = ct_amax(j->x, 0, NULL, false); break;
+    case SOFTMAX_ROWS: r = ct_softmax(j->x, -1); break;
+    default: break;
+    }
+    int failed = r == NULL;
+    ct_scope_end();
+    return failed;
+}
+
+int main(int argc, char **argv) {
+    bench_options opt = bench_init(argc, argv, "bench_reduce");
+    int64_t sides[] = {512, 2048, 8192, 16384};
+    int nsides = opt.quick ? 2 : 4;
+    for (int i = 0; i < nsides; i++) {
+        int64_t n = sides[i], shape[2] = {n, n};
+        double bytes = (double)(n * n) * 4;
+        double limit = bench_copy_bandwidth_gbs(&opt, n * n * 4);
+        char sh[32];
+        snprintf(sh, sizeof sh, "%lldx%lld", (long long)n, (long long)n);
+        ct_scope_begin();
+        ct_tensor *x = ct_rand(2, shape, CT_FLOAT32, opt.device, NULL);
+        if (!x) {
+            fprintf(stderr, "bench_reduce: %s\n", ct_last_error());
+            return 1;
+        }
+        for (int c = 0; c < NUM_CASES; c++) {
+            job j = {x, c};
+            double amount = c == SOFTMAX_ROWS ? 2 * bytes : bytes;
+            bench_report(&opt, "reduce", case_names[c], sh, "float32", bench_time_ms(&opt, run, &j, 5), amount, "GB/s",
+                         limit);
+        }
+        ct_scope_end();
+    }
+    return 0;
+}
