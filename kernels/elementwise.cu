@@ -7,9 +7,9 @@
 //    for float32), applies the functor kVec times and stores kVec results at once; a short scalar loop takes the
 //    tail. This is the bandwidth-bound path, and what large activations and residual adds hit.
 //  - strided_kernel, for everything else (broadcast, transposed, sliced operands): a grid-stride loop over output
-//    elements that turns each linear index into every operand's offset. The host first coalesces dims that are
-//    contiguous with each other in every operand (and drops size-1 dims), so a broadcast bias add has 2 dims here
-//    whatever the rank.
+//    elements that turns each linear index into every operand's offset, in 32-bit arithmetic when the sizes allow.
+//    The host first coalesces dims that are contiguous with each other in every operand (and drops size-1 dims),
+//    so a broadcast bias add has 2 dims here whatever the rank.
 // A binary op with a scalar second operand binds the scalar into the functor (BindSecond) and runs as unary.
 // float32 math is done in float (expf, erff, ...), float64 in double; integer arithmetic wraps through the unsigned
 // type of the same width, as on the CPU.
@@ -60,15 +60,30 @@ template <int N> Geometry<N> make_geometry(const ct__view *const views[N]) {
     return g;
 }
 
-template <int N> __device__ __forceinline__ void offsets_of(const Geometry<N> &g, long long i, long long *off) {
+// Every operand's offset of linear index i, in Index arithmetic (32-bit when everything fits: a GPU divides 32-bit
+// integers several times faster than 64-bit ones).
+template <typename Index, int N>
+__device__ __forceinline__ void offsets_of(const Geometry<N> &g, Index i, Index *off) {
 #pragma unroll
     for (int k = 0; k < N; k++) off[k] = 0;
     for (int d = 0; d < g.ndim; d++) {
-        long long q = i / g.shape[d], r = i - q * g.shape[d];
+        Index size = (Index)g.shape[d], q = i / size, r = i - q * size;
         i = q;
 #pragma unroll
-        for (int k = 0; k < N; k++) off[k] += r * g.stride[k][d];
+        for (int k = 0; k < N; k++) off[k] += r * (Index)g.stride[k][d];
     }
+}
+
+// True when n and every offset that the geometry reaches fit in a 32-bit int.
+template <int N> bool fits_int32(const Geometry<N> &g, long long n) {
+    const long long limit = 0x7fffffffLL;
+    if (n > limit) return false;
+    for (int k = 0; k < N; k++) {
+        long long reach = 0;
+        for (int d = 0; d < g.ndim; d++) reach += (g.shape[d] - 1) * (g.stride[k][d] < 0 ? -g.stride[k][d] : g.stride[k][d]);
+        if (reach > limit) return false;
+    }
+    return true;
 }
 
 long long numel_of(const ct__view &v) {
@@ -93,17 +108,17 @@ template <typename T> bool vector_ready(const ct__view &v) {
 
 // ---- the two generic kernels -------------------------------------------------------------------------------------
 
-template <typename OT, typename F, size_t... K, typename... IT>
-__device__ __forceinline__ void apply_at(const long long *off, const F &f, OT *out, std::index_sequence<K...>,
+template <typename Index, typename OT, typename F, size_t... K, typename... IT>
+__device__ __forceinline__ void apply_at(const Index *off, const F &f, OT *out, std::index_sequence<K...>,
                                          const IT *...in) {
     out[off[0]] = f(in[off[K + 1]]...);
 }
 
-template <typename OT, typename F, typename... IT>
+template <typename Index, typename OT, typename F, typename... IT>
 __global__ void strided_kernel(long long n, Geometry<1 + sizeof...(IT)> g, F f, OT *out, const IT *...in) {
-    long long off[1 + sizeof...(IT)];
+    Index off[1 + sizeof...(IT)];
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-        offsets_of(g, i, off);
+        offsets_of(g, (Index)i, off);
         apply_at(off, f, out, std::index_sequence_for<IT...>{}, in...);
     }
 }
@@ -142,7 +157,11 @@ ct_status launch(const F &f, const ct__view &out, const V &...in) {
     } else {
         const ct__view *views[] = {&out, &in...};
         Geometry<1 + sizeof...(V)> g = make_geometry<1 + sizeof...(V)>(views);
-        strided_kernel<<<ct__cuda_blocks(n), CT_CUDA_THREADS>>>(n, g, f, (OT *)out.data, (const IT *)in.data...);
+        if (fits_int32(g, n))
+            strided_kernel<int><<<ct__cuda_blocks(n), CT_CUDA_THREADS>>>(n, g, f, (OT *)out.data, (const IT *)in.data...);
+        else
+            strided_kernel<long long>
+                <<<ct__cuda_blocks(n), CT_CUDA_THREADS>>>(n, g, f, (OT *)out.data, (const IT *)in.data...);
     }
     CT_CUDA_CHECK_LAUNCH();
     return CT_OK;
