@@ -1,7 +1,7 @@
 // CUDA kernels of the elementwise family (kernels/elementwise.h): binary arithmetic, comparisons, unary functions,
 // where and masked_fill.
 //
-// Every op is a small functor (Add, Compare, Unary, Select, ...) run by one of two generic kernels:
+// Every op is a small functor (Arith, Compare, Unary, Select, Fill) run by one of two generic kernels:
 //  - contiguous_kernel, when the output and every input are contiguous and their addresses aligned to kVec
 //    elements: each thread of a grid-stride loop loads kVec elements of each input with one vector load (a float4
 //    for float32), applies the functor kVec times and stores kVec results at once; a short scalar loop takes the
@@ -11,7 +11,7 @@
 //    The host first coalesces dims that are contiguous with each other in every operand (and drops size-1 dims),
 //    so a broadcast bias add has 2 dims here whatever the rank.
 // A binary op with a scalar second operand binds the scalar into the functor (BindSecond) and runs as unary.
-// float32 math is done in float (expf, erff, ...), float64 in double; integer arithmetic wraps through the unsigned
+// float32 math is done in float (expf, erfcf, ...), float64 in double; integer arithmetic wraps through the unsigned
 // type of the same width, as on the CPU.
 #include <stdint.h>
 #include <string.h>

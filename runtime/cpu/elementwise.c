@@ -7,7 +7,8 @@
  * by ct__cpu_for_each, which coalesces dims and spreads the work over the OpenMP threads.
  *
  * Integer arithmetic goes through the unsigned type of the same width, so overflow wraps (as PyTorch) instead of
- * being undefined. float32 is computed in float (expf, erff, ...), float64 in double. */
+ * being undefined. float32 is computed in float -- exp, tanh, sigmoid, silu and both gelus by the branch-free
+ * approximations below, log, log1p, sqrt and pow by libm's float functions -- and float64 in double (libm). */
 #include <math.h>
 #include <string.h>
 
