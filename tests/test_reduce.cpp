@@ -314,6 +314,8 @@ void register_index_cases() {
                       kExact, CT_INT64);
         add_reduction(arg, "long_ties_parts", integers({300000}, 0, 4, CT_FLOAT32), {}, false, argfn, index, kExact,
                       CT_INT64);
+        add_reduction(arg, "long_odd_rows_ties", integers({3, 4099}, 0, 5, CT_FLOAT32), {1}, false, argfn, index,
+                      kExact, CT_INT64);
         add_reduction(arg, "columns_ties", integers({500, 70}, 0, 3, CT_INT64), {0}, false, argfn, index, kExact,
                       CT_INT64);
     }
@@ -388,6 +390,10 @@ void register_reduction_cases() {
     add_reduction("sum", "f32_two_groups_per_row", uniform({3, 2500}), {0}, false, ct_sum, f_sum, kF32, CT_FLOAT32);
     add_reduction("sum", "f32_long_wide_columns_parts", uniform({65600, 70}), {0}, true, ct_sum, f_sum, kF32Long,
                   CT_FLOAT32);
+    // rows whose starts are not 16-byte aligned (CUDA's vector loads start after a scalar head)
+    add_reduction("sum", "f32_long_odd_rows", uniform({3, 4099}), {1}, false, ct_sum, f_sum, kF32, CT_FLOAT32);
+    add_reduction("sum", "f64_odd_rows", normal({5, 1027}, CT_FLOAT64), {-1}, false, ct_sum, f_sum, kF64, CT_FLOAT64);
+    add_reduction("amax", "f32_long_odd_rows", uniform({3, 4099}), {1}, false, ct_amax, f_amax, kExact, CT_FLOAT32);
     add_reduction("sum", "zero_size_dim0", uniform({0, 4}), {0}, false, ct_sum, f_sum, kExact, CT_FLOAT32);
     add_reduction("sum", "zero_size_outputs", uniform({0, 4}), {1}, true, ct_sum, f_sum, kExact, CT_FLOAT32);
     add_reduction("prod", "zero_size_all", uniform({3, 0}), {}, false, ct_prod, f_prod, kExact, CT_FLOAT32);
