@@ -255,7 +255,8 @@ ct_status ct_pad_collate(const ct_sample *samples, int64_t n, ct_sample *batch, 
 
 typedef struct ct_transform ct_transform;
 
-/* A transform type: apply returns a new tensor made from x (x is not changed), drawing any randomness from rng. */
+/* A transform type: apply returns a new reference made from x, drawing any randomness from rng. It must not change
+ * x; when nothing changes it may return ct_alias(x). Called from worker threads. */
 typedef struct ct_transform_vtable {
     const char *name;
     ct_tensor *(*apply)(void *ctx, const ct_tensor *x, ct_rng *rng);
@@ -277,7 +278,7 @@ ct_transform *ct_transform_normalize(int n, const double *mean, const double *st
 /* Mirrors the last dim (width) with probability p. */
 ct_transform *ct_transform_random_horizontal_flip(double p);
 /* Pads the last two dims (height, width) with `padding` zeros on each side, then cuts a random height x width
- * window. Error: "Required crop size (30, 30) is larger than input image size (28, 28)". */
+ * window. Error (sizes after padding): "Required crop size (40, 40) is larger than input image size (36, 36)". */
 ct_transform *ct_transform_random_crop(int64_t height, int64_t width, int64_t padding);
 /* Applies ts[0], then ts[1], ... (each retained). Each step draws from its own generator derived from the seed. */
 ct_transform *ct_transform_compose(int n, ct_transform *const *ts);
@@ -298,7 +299,7 @@ typedef struct ct_dataloader_options {
     void *collate_ctx;                /* passed to collate_fn, borrowed */
     bool pin_memory;                  /* batches in page-locked memory (ct_pin_memory in tensor.h) */
     bool drop_last;                   /* drop the last incomplete batch */
-    double timeout;                   /* seconds to wait for a worker's batch; 0: forever */
+    double timeout;                   /* seconds to wait for a worker's batch (with workers); 0: forever */
     void (*worker_init_fn)(int worker_id, void *ctx); /* called in each worker thread before it loads anything */
     void *worker_init_ctx;
     ct_generator *generator;          /* borrowed; each epoch draws its base seed from it; NULL: default generator */

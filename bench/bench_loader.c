@@ -1,0 +1,165 @@
+/* DataLoader throughput on Fashion-MNIST (samples/s) with 0, 1 and 2 worker threads, raw and with the training
+ * augmentations (to float, normalize, random horizontal flip, random crop with padding 4), batches of 64,
+ * shuffled; and host-to-device copy bandwidth from pageable and from pinned memory when a GPU is present.
+ * With --device cuda every batch is also pinned and copied to the GPU, as a training loop would.
+ * Without the Fashion-MNIST files a random uint8 dataset of the same shape stands in (said in the output). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+#define BATCH 64
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Fashion-MNIST's training set, or a random stand-in of the same shape. */
+static ct_dataset *load_dataset(const char **source) {
+    ct_dataset *ds = ct_fashion_mnist(NULL, true);
+    if (ds) {
+        *source = "fashion-mnist";
+        return ds;
+    }
+    fprintf(stderr, "bench_loader: %s; using random uint8 images instead\n", ct_last_error());
+    *source = "random";
+    int64_t shape[4] = {60000, 1, 28, 28}, n = 60000;
+    ct_tensor *x = ct_randint(0, 256, 4, shape, CT_UINT8, CT_DEVICE_CPU, NULL);
+    ct_tensor *y = ct_randint(0, 10, 1, &n, CT_INT64, CT_DEVICE_CPU, NULL);
+    ds = x && y ? ct_tensor_dataset(2, (ct_tensor *[]){x, y}) : NULL;
+    ct_release(x), ct_release(y);
+    return ds;
+}
+
+/* to float, normalize with Fashion-MNIST's mean and std, flip, crop 28 with padding 4. */
+static ct_transform *augmentations(void) {
+    double mean[] = {0.2860}, std[] = {0.3530};
+    ct_transform *steps[] = {ct_transform_to_float(), ct_transform_normalize(1, mean, std),
+                             ct_transform_random_horizontal_flip(0.5), ct_transform_random_crop(28, 28, 4)};
+    ct_transform *all = steps[0] && steps[1] && steps[2] && steps[3] ? ct_transform_compose(4, steps) : NULL;
+    for (int i = 0; i < 4; i++) ct_transform_release(steps[i]);
+    return all;
+}
+
+/* Loads `batches` batches (moving them to the device for CUDA); returns the seconds taken, or -1 on error. */
+static double time_epoch(ct_dataloader *dl, int64_t batches, ct_device device, int64_t *samples) {
+    double t0 = now_s();
+    ct_dataloader_iter *it = ct_dataloader_iter_new(dl);
+    *samples = 0;
+    ct_sample b;
+    for (int64_t k = 0; it && k < batches && ct_dataloader_next(it, &b); k++) {
+        *samples += ct_size(b.field[0], 0);
+        if (device.type == CT_CUDA) {
+            ct_tensor *x = ct_to_device(b.field[0], device);
+            ct_release(x);
+        }
+        ct_sample_release(&b);
+    }
+    bool ok = it && ct_dataloader_iter_status(it) == CT_OK;
+    ct_dataloader_iter_free(it);
+    if (device.type == CT_CUDA) ct_synchronize(device);
+    return ok ? now_s() - t0 : -1;
+}
+
+static void report_rate(const bench_options *opt, const char *case_name, const char *source, double seconds,
+                        int64_t samples, int64_t batches) {
+    double rate = (double)samples / seconds, ms = 1e3 * seconds / (double)batches;
+    printf("%-28s %-22s %-8s %10.4f %9.0f samples/s\n", case_name, source, "uint8", ms, rate);
+    fflush(stdout);
+    if (!opt->json_path) return;
+    FILE *f = fopen(opt->json_path, "a");
+    if (!f) return;
+    char dev[16];
+    fprintf(f,
+            "{\"bench\": \"loader\", \"case\": \"%s\", \"shape\": \"%s\", \"dtype\": \"uint8\", \"device\": \"%s\", "
+            "\"impl\": \"ctorch\", \"ms\": %.6f, \"rate\": %.1f, \"unit\": \"samples/s\", \"limit\": 0}\n",
+            case_name, source, ct_device_str(opt->device, dev, sizeof dev), ms, rate);
+    fclose(f);
+}
+
+static int bench_throughput(const bench_options *opt, ct_dataset *ds, const char *source) {
+    ct_transform *aug = augmentations();
+    if (!aug) return 1;
+    int64_t batches = opt->quick ? 100 : (60000 + BATCH - 1) / BATCH; /* quick: 100 batches; else one epoch */
+    for (int augmented = 0; augmented < 2; augmented++)
+        for (int workers = 0; workers <= 2; workers++) {
+            ct_generator *g = ct_generator_new(0);
+            ct_dataloader_options o = {.batch_size = BATCH, .shuffle = true, .num_workers = workers, .generator = g,
+                                       .pin_memory = opt->device.type == CT_CUDA};
+            o.transforms[0] = augmented ? aug : NULL;
+            ct_dataloader *dl = ct_dataloader_new(ds, &o);
+            int64_t samples = 0;
+            double s = dl ? time_epoch(dl, batches, opt->device, &samples) : -1;
+            ct_dataloader_free(dl);
+            ct_generator_free(g);
+            if (s < 0) {
+                fprintf(stderr, "bench_loader: %s\n", ct_last_error());
+                ct_transform_release(aug);
+                return 1;
+            }
+            char name[64];
+            snprintf(name, sizeof name, "%s_workers%d", augmented ? "augmented" : "raw", workers);
+            report_rate(opt, name, source, s, samples, batches);
+        }
+    ct_transform_release(aug);
+    return 0;
+}
+
+typedef struct {
+    ct_tensor *dst, *src;
+} copy_pair;
+
+static int run_copy(void *p) {
+    copy_pair *c = p;
+    return ct_copy_(c->dst, c->src) != CT_OK;
+}
+
+/* Host-to-device bandwidth from pageable and pinned memory, for one batch and for 64 MiB. */
+static int bench_h2d(const bench_options *opt) {
+    if (!ct_cuda_is_available()) {
+        printf("%-28s no GPU: host-to-device bandwidth not measured\n", "h2d");
+        return 0;
+    }
+    ct_device gpu = opt->device.type == CT_CUDA ? opt->device : CT_DEVICE_CUDA(0);
+    bench_options on_gpu = *opt;
+    on_gpu.device = gpu;
+    int64_t sizes[] = {BATCH * 28 * 28, 16 << 20}; /* float32 elements: one batch, 64 MiB */
+    for (int i = 0; i < 2; i++) {
+        ct_tensor *pageable = ct_rand(1, &sizes[i], CT_FLOAT32, CT_DEVICE_CPU, NULL);
+        ct_tensor *pinned = pageable ? ct_pin_memory(pageable) : NULL;
+        ct_tensor *dst = ct_empty(1, &sizes[i], CT_FLOAT32, gpu);
+        if (!pinned || !dst) {
+            fprintf(stderr, "bench_loader: %s\n", ct_last_error());
+            return 1;
+        }
+        char shape[32];
+        snprintf(shape, sizeof shape, "%lld", (long long)sizes[i]);
+        double bytes = (double)sizes[i] * 4;
+        copy_pair from_pageable = {dst, pageable}, from_pinned = {dst, pinned};
+        bench_report(&on_gpu, "loader", "h2d_pageable", shape, "float32", bench_time_ms(&on_gpu, run_copy, &from_pageable, 5),
+                     bytes, "GB/s", 0);
+        bench_report(&on_gpu, "loader", ct_is_pinned(pinned) ? "h2d_pinned" : "h2d_pinned(not page-locked)", shape,
+                     "float32", bench_time_ms(&on_gpu, run_copy, &from_pinned, 5), bytes, "GB/s", 0);
+        ct_release(pageable), ct_release(pinned), ct_release(dst);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bench_options opt = bench_init(argc, argv, "bench_loader");
+    const char *source = "";
+    double t0 = now_s();
+    ct_dataset *ds = load_dataset(&source);
+    if (!ds) {
+        fprintf(stderr, "bench_loader: %s\n", ct_last_error());
+        return 1;
+    }
+    printf("# dataset %s loaded in %.2f s; batches of %d, shuffled\n", source, now_s() - t0, BATCH);
+    int rc = bench_throughput(&opt, ds, source);
+    ct_dataset_release(ds);
+    return rc ? rc : bench_h2d(&opt);
+}
