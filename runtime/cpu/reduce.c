@@ -16,6 +16,7 @@
  *
  * Scans and softmax see contiguous [outer, n, inner] tensors; the inner dim is handled in blocks so the loops
  * along it vectorise. Softmax subtracts the line's maximum before exponentiating. */
+#pragma GCC optimize("no-trapping-math") /* lets the branch-free selects of exp_nonpositive_f32 vectorise */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -690,37 +691,113 @@ ct_status ct__cpu_scan(ct__scan_op op, ct__lines l, ct__view in, ct__view out) {
 
 /* ---- softmax ---------------------------------------------------------------------------------------------------- */
 
-/* Softmax of m neighbouring lines (inner > 1) or of one line (inner == 1, m == 1), in three passes: the maximum;
- * exp(x - max), summed (and kept in the output, for softmax); the result, e / sum or x - (max + log(sum)). One
- * exponential per element. A line of -inf or with a NaN or +inf gives NaN, as PyTorch. */
-static void softmax_lines(bool log_out, ct__lines l, ct__view in, ct__view out, int64_t o, int64_t i0, int64_t m) {
+/* e^x for x <= 0 or NaN, in float, written as straight-line code (both sides of each select computed) so that the
+ * loop vectorises: x = n ln2 + r with |r| <= ln2 / 2, e^r by its degree-7 Taylor polynomial (truncation below
+ * 2e-8), 2^n built in the exponent bits (n read from the bits of a float rounded by adding 1.5 * 2^23, so no NaN
+ * meets a conversion). Within 1 ulp of float over [-87, 0]; below e^-87 it gives 0; NaN stays NaN. Softmax's
+ * arguments, x - max, are never positive. */
+static void exp_nonpositive_f32(float *x, int64_t m) {
+    const float magic = 12582912.0f;
+    uint32_t magic_bits;
+    memcpy(&magic_bits, &magic, sizeof magic_bits);
+#pragma omp simd
+    for (int64_t i = 0; i < m; i++) {
+        float v = x[i], c = v < -87.0f ? -87.0f : v;
+        float t = c * 1.44269504f + magic, n = t - magic;
+        uint32_t tb, scale_bits;
+        memcpy(&tb, &t, sizeof tb);
+        float r = (c - n * 0.693359375f) - n * -2.12194440e-4f; /* ln 2 in two parts: n * the first is exact */
+        float p = 1.0f / 5040;
+        p = p * r + 1.0f / 720;
+        p = p * r + 1.0f / 120;
+        p = p * r + 1.0f / 24;
+        p = p * r + 1.0f / 6;
+        p = p * r + 0.5f;
+        p = p * r + 1.0f;
+        p = p * r + 1.0f;
+        scale_bits = (tb - magic_bits + 127u) << 23;
+        float scale;
+        memcpy(&scale, &scale_bits, sizeof scale);
+        x[i] = v < -87.0f ? 0.0f : p * scale;
+    }
+}
+
+/* x[i] = e^x[i] for softmax's non-positive arguments: in float for a float32 tensor (vectorised), else libm. */
+static void exp_line(double *x, int64_t m, ct_dtype dtype) {
+    if (dtype != CT_FLOAT32) {
+        for (int64_t i = 0; i < m; i++) x[i] = exp(x[i]);
+        return;
+    }
+    float f[CHUNK];
+    for (int64_t i = 0; i < m; i++) f[i] = (float)x[i];
+    exp_nonpositive_f32(f, m);
+    for (int64_t i = 0; i < m; i++) x[i] = f[i];
+}
+
+/* Softmax runs three passes over each line: the maximum; exp(x - max), summed in double (and kept in the output,
+ * for softmax); the result, e / sum or x - (max + log(sum)). One exponential per element. A line of -inf or with a
+ * NaN or +inf gives NaN, as PyTorch. */
+
+/* shift: what the last pass subtracts (log_softmax) or multiplies by (softmax). */
+static double softmax_shift(bool log_out, double mx, double sum) { return log_out ? mx + log(sum) : 1 / sum; }
+
+static void softmax_apply(bool log_out, double *x, int64_t m, const double *shift, bool one_shift) {
+    if (log_out)
+        for (int64_t i = 0; i < m; i++) x[i] -= shift[one_shift ? 0 : i];
+    else
+        for (int64_t i = 0; i < m; i++) x[i] *= shift[one_shift ? 0 : i];
+}
+
+/* One line of n contiguous elements starting at element `at` (softmax over the innermost dim). */
+static void softmax_row(bool log_out, ct__view in, ct__view out, int64_t at, int64_t n) {
     int64_t esize = (int64_t)ct_dtype_size(in.dtype);
-    /* positions along n are `inner` elements apart; a line of inner == 1 is read CHUNK elements at a time */
-    int64_t width = l.inner == 1 ? CHUNK : m, lines = l.inner == 1 ? 1 : m;
-    int64_t count = l.inner == 1 ? (l.n + CHUNK - 1) / CHUNK : l.n;
-    double mx[BLOCK], sum[BLOCK], shift[BLOCK], x[CHUNK];
-    for (int64_t i = 0; i < lines; i++) mx[i] = -INFINITY, sum[i] = 0;
-    for (int pass = 0; pass < 3; pass++) {
-        if (pass == 2)
-            for (int64_t i = 0; i < lines; i++) shift[i] = log_out ? mx[i] + log(sum[i]) : 1 / sum[i];
-        const ct__view *src = pass == 2 && !log_out ? &out : &in; /* softmax's last pass rescales what pass 1 kept */
-        for (int64_t k = 0; k < count; k++) {
-            int64_t at = l.inner == 1 ? o * l.n + k * CHUNK : (o * l.n + k) * l.inner + i0;
-            int64_t w = l.inner == 1 ? (l.n - k * CHUNK < CHUNK ? l.n - k * CHUNK : CHUNK) : width;
-            load_f64((const char *)src->data + at * esize, esize, in.dtype, w, x);
-            for (int64_t i = 0; i < w; i++) {
-                int64_t s = l.inner == 1 ? 0 : i;
-                if (pass == 0) {
-                    mx[s] = nan_max(mx[s], x[i]);
-                } else if (pass == 1) {
-                    x[i] = exp(x[i] - mx[s]);
-                    sum[s] += x[i];
-                } else {
-                    x[i] = log_out ? x[i] - shift[s] : x[i] * shift[s];
-                }
-            }
-            if (pass == 2 || (pass == 1 && !log_out)) store_f64(out, at, x, w);
-        }
+    const char *src = (const char *)in.data + at * esize, *kept = (const char *)out.data + at * esize;
+    double x[CHUNK], mx = -INFINITY, sum = 0, shift;
+    for (int64_t c = 0; c < n; c += CHUNK) {
+        int64_t w = n - c < CHUNK ? n - c : CHUNK;
+        load_f64(src + c * esize, esize, in.dtype, w, x);
+        mx = max_of(x, w, mx);
+    }
+    for (int64_t c = 0; c < n; c += CHUNK) {
+        int64_t w = n - c < CHUNK ? n - c : CHUNK;
+        load_f64(src + c * esize, esize, in.dtype, w, x);
+        for (int64_t i = 0; i < w; i++) x[i] -= mx;
+        exp_line(x, w, in.dtype);
+        sum += sum_of(x, w);
+        if (!log_out) store_f64(out, at + c, x, w);
+    }
+    shift = softmax_shift(log_out, mx, sum);
+    for (int64_t c = 0; c < n; c += CHUNK) { /* softmax rescales what the second pass kept */
+        int64_t w = n - c < CHUNK ? n - c : CHUNK;
+        load_f64((log_out ? src : kept) + c * esize, esize, in.dtype, w, x);
+        softmax_apply(log_out, x, w, &shift, true);
+        store_f64(out, at + c, x, w);
+    }
+}
+
+/* m <= BLOCK neighbouring lines along an outer dim: line j's k-th element is at first + k * inner + j. */
+static void softmax_columns(bool log_out, ct__view in, ct__view out, ct__lines l, int64_t first, int64_t m) {
+    int64_t esize = (int64_t)ct_dtype_size(in.dtype);
+    double x[BLOCK], mx[BLOCK], sum[BLOCK], shift[BLOCK];
+    for (int64_t j = 0; j < m; j++) mx[j] = -INFINITY, sum[j] = 0;
+    for (int64_t k = 0; k < l.n; k++) {
+        load_f64((const char *)in.data + (first + k * l.inner) * esize, esize, in.dtype, m, x);
+        for (int64_t j = 0; j < m; j++) mx[j] = nan_max(mx[j], x[j]);
+    }
+    for (int64_t k = 0; k < l.n; k++) {
+        int64_t at = first + k * l.inner;
+        load_f64((const char *)in.data + at * esize, esize, in.dtype, m, x);
+        for (int64_t j = 0; j < m; j++) x[j] -= mx[j];
+        exp_line(x, m, in.dtype);
+        for (int64_t j = 0; j < m; j++) sum[j] += x[j];
+        if (!log_out) store_f64(out, at, x, m);
+    }
+    for (int64_t j = 0; j < m; j++) shift[j] = softmax_shift(log_out, mx[j], sum[j]);
+    for (int64_t k = 0; k < l.n; k++) {
+        int64_t at = first + k * l.inner;
+        load_f64((const char *)(log_out ? in.data : out.data) + at * esize, esize, in.dtype, m, x);
+        softmax_apply(log_out, x, m, shift, false);
+        store_f64(out, at, x, m);
     }
 }
 
@@ -731,7 +808,8 @@ ct_status ct__cpu_softmax(bool log_out, ct__lines l, ct__view in, ct__view out) 
 #pragma omp parallel for schedule(static) if (parallel)
     for (int64_t it = 0; it < l.outer * blocks; it++) {
         int64_t o = it / blocks, i0 = it % blocks * BLOCK;
-        softmax_lines(log_out, l, in, out, o, i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
+        if (l.inner == 1) softmax_row(log_out, in, out, o * l.n, l.n);
+        else softmax_columns(log_out, in, out, l, o * l.n * l.inner + i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
     }
     return CT_OK;
 }
