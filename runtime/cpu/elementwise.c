@@ -208,8 +208,9 @@ static inline bool b_mul(bool x, bool y, bool alpha) { return x & y; }
 
 /* On x86-64 every inner loop is built twice, for the baseline (SSE2) and for x86-64-v3 (AVX2, FMA), and the loader
  * picks the one the machine runs (GCC's target_clones, through an ifunc): the vectorised loops then do 8 floats at
- * a time where the CPU allows. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+ * a time where the CPU allows. Not under ThreadSanitizer: the ifunc resolvers run before its runtime is up and crash
+ * the program at start-up. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
 #define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define LOOP_CLONES
