@@ -3,10 +3,13 @@
  * allocated and the reduction described as a ct__reduce_geom (kernels/reduce.h) for the backend to walk.
  *
  * The geometry is computed here rather than in each backend so that the CPU and CUDA agree on the order of the
- * reduced elements, which decides the index that argmax and max(dim) return on ties. */
+ * reduced elements, which decides the index that argmax and max(dim) return on ties.
+ *
+ * A result whose input requires grad gets its autograd node from runtime/autograd/backward_reduce.c. */
 #include <math.h>
 #include <stdio.h>
 
+#include "autograd/backward_reduce.h"
 #include "common.h"
 #include "ctorch/reduce.h"
 #include "kernels/reduce.h"
@@ -171,14 +174,14 @@ ct_tensor *ct_sum(const ct_tensor *t, int ndims, const int *dims, bool keepdim) 
     bool mask[CT_MAX_DIMS];
     if (parse_dims(t, ndims, dims, __func__, mask) != CT_OK) return NULL;
     reduce_spec s = {__func__, CT__RED_SUM, widened(t->dtype), CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(CT__GRAD_SUM, t, reduce_one(&s, t, mask, keepdim), ndims, mask, keepdim, 0);
 }
 
 ct_tensor *ct_prod(const ct_tensor *t, int ndims, const int *dims, bool keepdim) {
     bool mask[CT_MAX_DIMS];
     if (parse_dims(t, ndims, dims, __func__, mask) != CT_OK) return NULL;
     reduce_spec s = {__func__, CT__RED_PROD, widened(t->dtype), CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(CT__GRAD_PROD, t, reduce_one(&s, t, mask, keepdim), ndims, mask, keepdim, 0);
 }
 
 ct_tensor *ct_mean(const ct_tensor *t, int ndims, const int *dims, bool keepdim) {
@@ -189,7 +192,7 @@ ct_tensor *ct_mean(const ct_tensor *t, int ndims, const int *dims, bool keepdim)
                          "complex dtype. Got: %s") != CT_OK)
         return NULL;
     reduce_spec s = {__func__, CT__RED_MEAN, t->dtype, CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(CT__GRAD_MEAN, t, reduce_one(&s, t, mask, keepdim), ndims, mask, keepdim, 0);
 }
 
 static ct_tensor *extreme(const ct_tensor *t, int ndims, const int *dims, bool keepdim, bool largest,
@@ -199,7 +202,8 @@ static ct_tensor *extreme(const ct_tensor *t, int ndims, const int *dims, bool k
         check_nonempty(t, ndims, dims, largest ? "amax()" : "amin()", func) != CT_OK)
         return NULL;
     reduce_spec s = {func, largest ? CT__RED_AMAX : CT__RED_AMIN, t->dtype, CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(largest ? CT__GRAD_AMAX : CT__GRAD_AMIN, t, reduce_one(&s, t, mask, keepdim), ndims,
+                                mask, keepdim, 0);
 }
 
 ct_tensor *ct_amax(const ct_tensor *t, int ndims, const int *dims, bool keepdim) {
@@ -220,7 +224,7 @@ ct_tensor *ct_logsumexp(const ct_tensor *t, int ndims, const int *dims, bool kee
         return r;
     }
     reduce_spec s = {__func__, CT__RED_LOGSUMEXP, t->dtype, CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(CT__GRAD_LOGSUMEXP, t, reduce_one(&s, t, mask, keepdim), ndims, mask, keepdim, 0);
 }
 
 /* The infinity and negative-order norms have no identity: PyTorch refuses them over empty dims. */
@@ -254,7 +258,7 @@ ct_tensor *ct_vector_norm(const ct_tensor *t, double ord, int ndims, const int *
     }
     if (check_norm_nonempty(t, ord, ndims, dims, __func__) != CT_OK) return NULL;
     reduce_spec s = {__func__, CT__RED_NORM, t->dtype, CT_NUM_DTYPES, ord, false};
-    return reduce_one(&s, t, mask, keepdim);
+    return ct__record_reduction(CT__GRAD_NORM, t, reduce_one(&s, t, mask, keepdim), ndims, mask, keepdim, ord);
 }
 
 static ct_tensor *count_based(const ct_tensor *t, int ndims, const int *dims, bool keepdim, ct__reduce_op op,
@@ -294,6 +298,14 @@ static ct_status moments(const ct_tensor *t, int ndims, const int *dims, double 
     ct_tensor *m;
     st = run_reduce(&s, t, mask, keepdim, spread, &m);
     if (mean) *mean = m;
+    if (st == CT_OK) { /* var_mean / std_mean: each result gets a node of its own */
+        ct__record_reduction(take_sqrt ? (mean ? CT__GRAD_STD_MEAN_STD : CT__GRAD_STD)
+                                       : (mean ? CT__GRAD_VAR_MEAN_VAR : CT__GRAD_VAR),
+                             t, *spread, ndims, mask, keepdim, correction);
+        if (mean)
+            ct__record_reduction(take_sqrt ? CT__GRAD_STD_MEAN_MEAN : CT__GRAD_VAR_MEAN_MEAN, t, m, ndims, mask,
+                                 keepdim, correction);
+    }
     return st;
 }
 
@@ -329,7 +341,8 @@ static ct_tensor *extreme_all(const ct_tensor *t, bool largest, const char *func
         check_nonempty(t, 0, NULL, largest ? "max()" : "min()", func) != CT_OK)
         return NULL;
     reduce_spec s = {func, largest ? CT__RED_AMAX : CT__RED_AMIN, t->dtype, CT_NUM_DTYPES, 0, false};
-    return reduce_one(&s, t, mask, false);
+    return ct__record_reduction(largest ? CT__GRAD_MAX_ALL : CT__GRAD_MIN_ALL, t, reduce_one(&s, t, mask, false), 0,
+                                mask, false, 0);
 }
 
 ct_tensor *ct_max(const ct_tensor *t) { return extreme_all(t, true, __func__); }
@@ -346,7 +359,9 @@ static ct_status extreme_dim(const ct_tensor *t, int dim, bool keepdim, ct_tenso
         (st = check_nonempty(t, 1, &dim, largest ? "max()" : "min()", func)) != CT_OK)
         return st;
     reduce_spec s = {func, largest ? CT__RED_MAX : CT__RED_MIN, t->dtype, CT_INT64, 0, true};
-    return run_reduce(&s, t, mask, keepdim, values, indices);
+    if ((st = run_reduce(&s, t, mask, keepdim, values, indices)) == CT_OK)
+        ct__record_extreme_dim(largest, t, *values, *indices, dim, keepdim);
+    return st;
 }
 
 ct_status ct_max_dim(const ct_tensor *t, int dim, bool keepdim, ct_tensor **values, ct_tensor **indices) {
@@ -408,7 +423,7 @@ static ct_tensor *scan(const ct_tensor *t, int dim, ct__scan_op op, const char *
         out = NULL;
     }
     ct_release(c);
-    return out;
+    return ct__record_along_dim(op == CT__SCAN_SUM ? CT__GRAD_CUMSUM : CT__GRAD_CUMPROD, t, out, dim);
 }
 
 ct_tensor *ct_cumsum(const ct_tensor *t, int dim) { return scan(t, dim, CT__SCAN_SUM, __func__); }
@@ -429,7 +444,7 @@ static ct_tensor *softmax(const ct_tensor *t, int dim, bool log, const char *fun
         out = NULL;
     }
     ct_release(c);
-    return out;
+    return ct__record_along_dim(log ? CT__GRAD_LOG_SOFTMAX : CT__GRAD_SOFTMAX, t, out, dim);
 }
 
 ct_tensor *ct_softmax(const ct_tensor *t, int dim) { return softmax(t, dim, false, __func__); }
