@@ -191,6 +191,22 @@ const int along_dim_cases = [] {
     return 0;
 }();
 
+// 0-d inputs: one dim (0 or -1) that is no dim at all
+const int scalar_cases = [] {
+    using namespace cth;
+    add_grad_case({"cumsum", "scalar", {uniform({})}, {}, [](const Inputs &in) { return ct_cumsum(in[0], -1); }});
+    add_grad_case({"cumprod", "scalar", {uniform({})}, {}, [](const Inputs &in) { return ct_cumprod(in[0], 0); }});
+    add_grad_case({"softmax", "scalar", {uniform({})}, {}, [](const Inputs &in) { return ct_softmax(in[0], 0); }});
+    add_grad_case({"log_softmax", "scalar", {uniform({})}, {}, [](const Inputs &in) { return ct_log_softmax(in[0], -1); }});
+    add_grad_case({"prod", "scalar_dim0", {uniform({})}, {}, [](const Inputs &in) { return ct_prod(in[0], 1, DIMS(0), false); }});
+    add_grad_case({"max", "scalar_dim0", {uniform({})}, {}, [](const Inputs &in) {
+                       ct_tensor *v = nullptr, *i = nullptr;
+                       ct_status st = ct_max_dim(in[0], 0, true, &v, &i);
+                       return first_of(st, v, i);
+                   }});
+    return 0;
+}();
+
 class ReduceGrad : public testing::Test {
   protected:
     void SetUp() override { ct_scope_begin(); }
