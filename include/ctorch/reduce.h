@@ -11,8 +11,9 @@
  * dtype. mean, var, std, vector_norm and softmax need a floating tensor (an integer one is an error, as in
  * PyTorch); logsumexp converts an integer tensor to float32 first. amax/amin/max/min keep the dtype; indices are
  * int64. all/any give bool (uint8 for a uint8 tensor, as PyTorch). Accumulation is in double on the CPU for every
- * floating dtype (a float32 sum of 10^7 values is correctly rounded in practice) and in float (float32) or double
- * (float64) on CUDA; integer sums and products wrap like int64 arithmetic.
+ * floating dtype (a float32 sum of 10^7 values is correctly rounded in practice; softmax of float32 takes its
+ * exponentials in float, within 1 ulp) and in float (float32) or double (float64) on CUDA; integer sums and
+ * products wrap like int64 arithmetic.
  *
  * Special values. max, amax, min, amin propagate NaN (argmax/argmin and the indices point at the first NaN); ties
  * give the first occurrence. Empty reductions: sum 0, prod 1, mean and var nan, logsumexp -inf, norms 0, all true,
