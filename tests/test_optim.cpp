@@ -145,7 +145,9 @@ TEST(Optim, NonContiguousParameterIsUpdatedThroughItsView) {
     ASSERT_STREQ(run.name, "adamw");
     Params ps(CT_FLOAT64, CT_DEVICE_CPU);
     // parameter 0 (2 x 3) becomes the transpose of a contiguous 3 x 2 base holding the same values
-    ct_tensor *base = ct_contiguous(ct_t(ps.p[0]));
+    ct_tensor *transposed = ct_t(ps.p[0]);
+    ct_tensor *base = ct_contiguous(transposed);
+    ct_release(transposed);
     ct_tensor *view = ct_t(base);
     ASSERT_FALSE(ct_is_contiguous(view));
     ct_release(ps.p[0]);

@@ -14,26 +14,50 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
+
+/* Vectorisation. Each loop is instantiated per variant with the switches as literal constants (GCC turns a select
+ * on a loop-invariant flag into a branch, and a branch stops `omp simd`), and the file is built with
+ * -fno-math-errno (CMakeLists.txt) so that sqrt is the bare instruction. Per-element results are unchanged: a
+ * 4-wide SSE loop rounds each lane as the scalar loop does. */
+#define PARALLEL_SIMD _Pragma("omp parallel for simd if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")
+
 /* ---- SGD ------------------------------------------------------------------------------------------------------- */
 
-#define DEFINE_SGD(T)                                                                                              \
-    static void sgd_##T(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                   \
+/* g: the gradient, negated for maximize, plus weight decay (DECAY); MODE 0: p += -lr g; MODE 1 (the buffer's first
+ * step): b = g; MODE 2: b = momentum b + (1 - dampening) g; then p += -lr (NESTEROV ? g + momentum b : b). */
+#define SGD_LOOP(DECAY, MODE, NESTEROV)                                                                            \
+    PARALLEL_SIMD for (int64_t i = 0; i < n; i++) {                                                              \
+        T g = grad[i] * sgn;                                                                                     \
+        if (DECAY) g = g + wd * p[i];                                                                            \
+        if (MODE == 0) {                                                                                         \
+            p[i] = p[i] + neg_lr * g;                                                                            \
+        } else {                                                                                                 \
+            T b = MODE == 1 ? g : buf[i] * mom + damp * g;                                                       \
+            buf[i] = b;                                                                                          \
+            p[i] = p[i] + neg_lr * (NESTEROV ? g + mom * b : b);                                                 \
+        }                                                                                                        \
+    }
+
+#define DEFINE_SGD(T_)                                                                                             \
+    static void sgd_##T_(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                  \
+        typedef T_ T;                                                                                            \
         T *p = t->param, *buf = t->buf[0];                                                                       \
         const T *grad = t->grad;                                                                                 \
         const T wd = (T)h->weight_decay, mom = (T)h->momentum, damp = (T)(1 - h->dampening), neg_lr = (T)-h->lr; \
-        const bool decay = h->weight_decay != 0, use_mom = h->momentum != 0, first = t->first != 0;              \
-        const bool nesterov = h->nesterov, maximize = h->maximize;                                               \
+        const T sgn = h->maximize ? -1 : 1; /* -g exactly */                                                     \
         int64_t n = t->numel;                                                                                    \
-        _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")                             \
-        for (int64_t i = 0; i < n; i++) {                                                                        \
-            T g = maximize ? -grad[i] : grad[i];                                                                 \
-            if (decay) g = g + wd * p[i];                                                                        \
-            if (use_mom) {                                                                                       \
-                T b = first ? g : buf[i] * mom + damp * g;                                                       \
-                buf[i] = b;                                                                                      \
-                g = nesterov ? g + mom * b : b;                                                                  \
-            }                                                                                                    \
-            p[i] = p[i] + neg_lr * g;                                                                            \
+        int mode = h->momentum == 0 ? 0 : t->first ? 1 : 2;                                                      \
+        switch ((h->weight_decay != 0) * 6 + mode * 2 + (mode != 0 && h->nesterov)) {                            \
+        case 0: SGD_LOOP(0, 0, 0) break;                                                                         \
+        case 2: SGD_LOOP(0, 1, 0) break;                                                                         \
+        case 3: SGD_LOOP(0, 1, 1) break;                                                                         \
+        case 4: SGD_LOOP(0, 2, 0) break;                                                                         \
+        case 5: SGD_LOOP(0, 2, 1) break;                                                                         \
+        case 6: SGD_LOOP(1, 0, 0) break;                                                                         \
+        case 8: SGD_LOOP(1, 1, 0) break;                                                                         \
+        case 9: SGD_LOOP(1, 1, 1) break;                                                                         \
+        case 10: SGD_LOOP(1, 2, 0) break;                                                                        \
+        default: SGD_LOOP(1, 2, 1) break;                                                                        \
         }                                                                                                        \
     }
 
@@ -42,40 +66,53 @@ DEFINE_SGD(double)
 
 /* ---- Adam / AdamW --------------------------------------------------------------------------------------------- */
 
-/* torch.lerp's formula: the weight < 0.5 form from the start, the other from the end. */
-#define LERP(a, b, w) (fabs((double)(w)) < 0.5 ? (a) + (w) * ((b) - (a)) : (b) - ((b) - (a)) * (1 - (w)))
-/* torch.maximum: NaN wins. */
-#define NAN_MAX(a, b) (((a) != (a) || (a) > (b)) ? (a) : (b))
+/* One element: the gradient (negated for maximize; plus L2 decay), the parameter's decoupled decay (AdamW:
+ * decay_mul = 1 - lr wd, else 1, which changes nothing), exp_avg.lerp_(g, 1 - beta1) in torch.lerp's form for
+ * weights below 0.5 (LOW) or not, exp_avg_sq * beta2 + (1 - beta2) g g, with AMSGRAD the running maximum (NaN
+ * wins, as torch.maximum), then p += -step_size m / (sqrt(v) / bias_correction2_sqrt + eps). */
+#define ADAM_LOOP(L2, LOW, AMSGRAD)                                                                                \
+    PARALLEL_SIMD for (int64_t i = 0; i < n; i++) {                                                              \
+        T g = grad[i] * sgn, pi = p[i];                                                                          \
+        if (L2) g = g + wd * pi;                                                                                 \
+        pi = pi * decay_mul;                                                                                     \
+        T m0 = m[i];                                                                                             \
+        T mi = LOW ? m0 + w1 * (g - m0) : g - (g - m0) * (1 - w1);                                               \
+        T vi = v[i] * beta2 + w2 * g * g;                                                                        \
+        m[i] = mi;                                                                                               \
+        v[i] = vi;                                                                                               \
+        if (AMSGRAD) {                                                                                           \
+            T top = vmax[i];                                                                                     \
+            vi = (top != top || top > vi) ? top : vi;                                                            \
+            vmax[i] = vi;                                                                                        \
+        }                                                                                                        \
+        p[i] = pi + neg_step * mi / (SQRT(vi) / bc2 + eps);                                                      \
+    }
 
-#define DEFINE_ADAM(T, SQRT)                                                                                      \
-    static void adam_##T(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                  \
+#define DEFINE_ADAM(T_)                                                                                            \
+    static void adam_##T_(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                 \
+        typedef T_ T;                                                                                            \
         T *p = t->param, *m = t->buf[0], *v = t->buf[1], *vmax = t->buf[2];                                      \
         const T *grad = t->grad;                                                                                 \
-        const T wd = (T)h->weight_decay, decay_factor = (T)(1 - h->lr * h->weight_decay);                        \
+        bool decay = h->weight_decay != 0;                                                                       \
+        const T wd = (T)h->weight_decay, decay_mul = decay && h->decoupled ? (T)(1 - h->lr * h->weight_decay) : 1; \
         const T w1 = (T)(1 - h->beta1), beta2 = (T)h->beta2, w2 = (T)(1 - h->beta2), eps = (T)h->eps;            \
-        const T bc2 = (T)t->bias_correction2_sqrt, neg_step = (T)-t->step_size;                                  \
-        const bool decay = h->weight_decay != 0, decoupled = h->decoupled, amsgrad = h->amsgrad;                 \
-        const bool maximize = h->maximize;                                                                       \
+        const T bc2 = (T)t->bias_correction2_sqrt, neg_step = (T)-t->step_size, sgn = h->maximize ? -1 : 1;      \
         int64_t n = t->numel;                                                                                    \
-        _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")                             \
-        for (int64_t i = 0; i < n; i++) {                                                                        \
-            T g = maximize ? -grad[i] : grad[i], pi = p[i];                                                      \
-            if (decay) {                                                                                         \
-                if (decoupled) pi = pi * decay_factor;                                                           \
-                else g = g + wd * pi;                                                                            \
-            }                                                                                                    \
-            T mi = LERP(m[i], g, w1);                                                                            \
-            T vi = v[i] * beta2 + w2 * g * g;                                                                    \
-            m[i] = mi;                                                                                           \
-            v[i] = vi;                                                                                           \
-            if (amsgrad) vi = vmax[i] = NAN_MAX(vmax[i], vi);                                                    \
-            T denom = SQRT(vi) / bc2 + eps;                                                                      \
-            p[i] = pi + neg_step * mi / denom;                                                                   \
+        switch ((decay && !h->decoupled) * 4 + (fabs((double)w1) < 0.5) * 2 + h->amsgrad) {                      \
+        case 0: ADAM_LOOP(0, 0, 0) break;                                                                        \
+        case 1: ADAM_LOOP(0, 0, 1) break;                                                                        \
+        case 2: ADAM_LOOP(0, 1, 0) break;                                                                        \
+        case 3: ADAM_LOOP(0, 1, 1) break;                                                                        \
+        case 4: ADAM_LOOP(1, 0, 0) break;                                                                        \
+        case 5: ADAM_LOOP(1, 0, 1) break;                                                                        \
+        case 6: ADAM_LOOP(1, 1, 0) break;                                                                        \
+        default: ADAM_LOOP(1, 1, 1) break;                                                                       \
         }                                                                                                        \
     }
 
-DEFINE_ADAM(float, sqrtf)
-DEFINE_ADAM(double, sqrt)
+#define SQRT(x) _Generic((x), float: sqrtf, default: sqrt)(x)
+DEFINE_ADAM(float)
+DEFINE_ADAM(double)
 
 ct_status ct__cpu_optim_step(const ct__optim_hyper *h, ct_dtype dtype, const ct__optim_tensor *tensors, int n) {
     bool f32 = dtype == CT_FLOAT32;
@@ -139,11 +176,11 @@ ct_status ct__cpu_foreach_norm(ct_dtype dtype, const ct__optim_tensor *tensors, 
 
 #define DEFINE_SCALE_CLAMP(T)                                                                                      \
     static void scale_##T(T *x, int64_t n, T s) {                                                                \
-        _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")                             \
+        PARALLEL_SIMD                                                                                            \
         for (int64_t i = 0; i < n; i++) x[i] = x[i] * s;                                                         \
     }                                                                                                            \
     static void clamp_##T(T *x, int64_t n, T lo, T hi) {                                                        \
-        _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")                             \
+        PARALLEL_SIMD                                                                                            \
         for (int64_t i = 0; i < n; i++) {                                                                        \
             T v = x[i] < lo ? lo : x[i];                                                                         \
             x[i] = v > hi ? hi : v;                                                                              \
