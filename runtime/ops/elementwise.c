@@ -6,11 +6,15 @@
  * converts inputs whose dtype differs (a copy, only in mixed-dtype calls), and hands the kernels views that all
  * have the output's shape, so the kernels neither promote nor broadcast. An in-place op whose result dtype differs
  * from self's (float32 self += float64 other) computes into a temporary in the promoted dtype and casts it into
- * self, which is what PyTorch's "compute in the common dtype, cast to the output" gives. */
+ * self, which is what PyTorch's "compute in the common dtype, cast to the output" gives.
+ *
+ * Autograd: each driver brackets its computation with ct__ew_grad_begin / ct__ew_grad_end
+ * (autograd/backward_elementwise.h), which record the node and hold the backward functions. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
+#include "autograd/backward_elementwise.h"
 #include "common.h"
 #include "cpu/cpu_iter.h"
 #include "ctorch/elementwise.h"
@@ -258,13 +262,22 @@ fail:
     return ct_last_status();
 }
 
+static ct__ew_grad_call binary_grad_call(const binary_call *c) {
+    return (ct__ew_grad_call){c->func, CT__EW_GRAD_BINARY, c->op, {c->a, c->b, NULL}, c->scalar, c->alpha, NAN, NAN,
+                              c->self};
+}
+
 static ct_tensor *binary(binary_call c) {
     ct_dtype compute;
     int ndim;
     int64_t shape[CT_MAX_DIMS];
     ct_tensor *out = NULL;
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = binary_grad_call(&c);
     ct_status st = binary_prepare(&c, &compute, &ndim, shape, &out);
+    if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
     if (st == CT_OK && ct_numel(out) > 0) st = binary_compute(&c, compute, out);
+    ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
     if (st == CT_OK) return out;
     ct_release(out);
     return NULL;
@@ -275,9 +288,13 @@ static ct_status binary_(binary_call c) {
     int ndim;
     int64_t shape[CT_MAX_DIMS];
     ct_tensor *out = NULL;
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = binary_grad_call(&c);
     ct_status st = binary_prepare(&c, &compute, &ndim, shape, &out);
+    if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
     if (st == CT_OK && ct_numel(out) > 0) st = binary_compute(&c, compute, out);
     if (st == CT_OK) ct__bump_version(c.self);
+    ct__ew_grad_end(node, &grad, st == CT_OK ? c.self : NULL);
     return st;
 }
 
@@ -410,10 +427,14 @@ static ct_status unary_run(const unary_call *c, ct_tensor **result) {
         return st;
     if (c->self && d != c->self->dtype) /* castable but different: no unary op gets here */
         return ct__error(CT_ERR_INTERNAL, c->func, "in-place result dtype %s differs from self", type_name(d));
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = {c->func, CT__EW_GRAD_UNARY, c->op, {c->t, NULL, NULL}, 0, 1, c->lo, c->hi, c->self};
+    if ((st = ct__ew_grad_begin(&grad, &node)) != CT_OK) return st;
     ct_tensor *owned = NULL, *out = c->self ? c->self : ct__tensor_new(c->t->ndim, c->t->shape, d, ct_tensor_device(c->t), false);
     const ct_tensor *in = out ? in_dtype(c->t, d, &owned) : NULL;
     if (!in) {
         if (!c->self) ct_release(out);
+        ct__ew_grad_end(node, &grad, NULL);
         return ct_last_status();
     }
     if (ct_numel(out) > 0)
@@ -421,6 +442,7 @@ static ct_status unary_run(const unary_call *c, ct_tensor **result) {
     ct_release(owned);
     if (st != CT_OK && !c->self) ct_release(out);
     if (st == CT_OK && c->self) ct__bump_version(c->self);
+    ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
     *result = st == CT_OK ? out : NULL;
     return st;
 }
@@ -508,9 +530,13 @@ ct_tensor *ct_where(const ct_tensor *condition, const ct_tensor *a, const ct_ten
     ct_tensor *out = ct__tensor_new(ndim, shape, d, ct_tensor_device(a), false);
     const ct_tensor *ca = out ? in_dtype(a, d, &a_owned) : NULL, *cb = ca ? in_dtype(b, d, &b_owned) : NULL;
     ct_status st = cb ? CT_OK : ct_last_status();
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_WHERE, CT__EW_NUM_OPS, {condition, a, b}, 0, 1, NAN, NAN, NULL};
+    if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
     if (st == CT_OK && ct_numel(out) > 0)
         st = CT_DISPATCH(ct_tensor_device(out), ew_where, ct__view_of(out), view_as(condition, ndim, shape),
                          view_as(ca, ndim, shape), view_as(cb, ndim, shape));
+    ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
     ct_release(a_owned), ct_release(b_owned);
     if (st == CT_OK) return out;
     ct_release(out);
@@ -544,7 +570,12 @@ ct_tensor *ct_masked_fill(const ct_tensor *t, const ct_tensor *mask, double valu
     int64_t shape[CT_MAX_DIMS];
     if (ct__broadcast_shapes(t->ndim, t->shape, mask->ndim, mask->shape, &ndim, shape, __func__) != CT_OK) return NULL;
     ct_tensor *out = ct__tensor_new(ndim, shape, t->dtype, ct_tensor_device(t), false);
-    if (out && masked_fill_into(out, t, mask, value) == CT_OK) return out;
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {t, mask, NULL}, 0, 1, NAN, NAN, NULL};
+    ct_status st = out ? ct__ew_grad_begin(&grad, &node) : ct_last_status();
+    if (st == CT_OK) st = masked_fill_into(out, t, mask, value);
+    ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
+    if (st == CT_OK) return out;
     ct_release(out);
     return NULL;
 }
@@ -557,11 +588,14 @@ ct_status ct_masked_fill_(ct_tensor *self, const ct_tensor *mask, double value) 
         (st = ct__broadcast_shapes(self->ndim, self->shape, mask->ndim, mask->shape, &ndim, shape, __func__)) != CT_OK ||
         (st = check_in_place(self, ndim, shape, self->dtype, __func__, false)) != CT_OK)
         return st;
+    ct__node *node = NULL;
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {self, mask, NULL}, 0, 1, NAN, NAN, self};
+    if ((st = ct__ew_grad_begin(&grad, &node)) != CT_OK) return st;
     bool overlap = reads_overlap(self, mask); /* read the mask whole before writing self */
     ct_tensor *copy = overlap ? ct_clone(mask) : NULL;
-    if (overlap && !copy) return ct_last_status();
-    st = masked_fill_into(self, self, copy ? copy : mask, value);
+    st = overlap && !copy ? ct_last_status() : masked_fill_into(self, self, copy ? copy : mask, value);
     ct_release(copy);
     if (st == CT_OK) ct__bump_version(self);
+    ct__ew_grad_end(node, &grad, st == CT_OK ? self : NULL);
     return st;
 }
