@@ -150,7 +150,7 @@ typedef struct ct_optim_group_record {
 typedef struct ct_optim_state_dict {
     char optimizer[16]; /* "SGD", "Adam", "AdamW": which optimizer made it */
     int nentries;
-    ct_optim_state_entry *entries; /* sorted by parameter index, then in the order of the names above */
+    ct_optim_state_entry *entries; /* from an optimizer: by parameter index, then in the order of the names above */
     int ngroups;
     ct_optim_group_record *groups;
 } ct_optim_state_dict;
@@ -190,8 +190,8 @@ typedef struct ct_optim_hparam {
     double value;
 } ct_optim_hparam;
 #define CT_OPTIM_MAX_HPARAMS 12
-/* Fills out (CT_OPTIM_MAX_HPARAMS entries) with group g's hyperparameters as optimizer `optimizer` names them;
- * returns how many (-1 and an error for an unknown optimizer or g out of range). */
+/* Fills out (room for CT_OPTIM_MAX_HPARAMS) with the hyperparameters of sd's group g, named as sd->optimizer's
+ * param_groups name them; returns how many (-1 and an error for an unknown optimizer or g out of range). */
 int ct_optim_group_hparams(const ct_optim_state_dict *sd, int g, ct_optim_hparam *out);
 /* Sets group g's hyperparameter by name (the inverse, for a reader). An unknown name fails. */
 ct_status ct_optim_group_set_hparam(ct_optim_state_dict *sd, int g, const char *name, double value);
