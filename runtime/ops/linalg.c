@@ -7,10 +7,12 @@
  * one stride (including stride 0, a broadcast operand) go as a strided batch. Only operands BLAS cannot describe are
  * copied (ct_contiguous) first. matmul follows PyTorch: 1-D x 1-D is dot, 2-D x 1-D mv, 1-D x 2-D a row vector
  * times a matrix; an N-D (N >= 3) times a 1-D/2-D operand is folded into one 2-D product when its leading dims
- * allow a view; anything else is a broadcast batched product. */
+ * allow a view; anything else is a broadcast batched product. Results are recorded for autograd by
+ * runtime/autograd/backward_linalg.c. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd/backward_linalg.h"
 #include "common.h"
 #include "kernels/blas.h"
 
@@ -244,7 +246,7 @@ ct_tensor *ct_dot(const ct_tensor *a, const ct_tensor *b) {
         CT_FAIL(CT_ERR_SHAPE, "1D tensors expected, but got %dD and %dD tensors", a->ndim, b->ndim);
         return NULL;
     }
-    return dot_impl(a, b, __func__);
+    return ct__record_matmul(dot_impl(a, b, __func__), a, b, "DotBackward0");
 }
 
 ct_tensor *ct_mv(const ct_tensor *mat, const ct_tensor *vec) {
@@ -253,7 +255,7 @@ ct_tensor *ct_mv(const ct_tensor *mat, const ct_tensor *vec) {
         CT_FAIL(CT_ERR_SHAPE, "vector + matrix @ vector expected, got 1, %d, %d", mat->ndim, vec->ndim);
         return NULL;
     }
-    return mv_impl(mat, vec, 1, mat->shape, __func__);
+    return ct__record_matmul(mv_impl(mat, vec, 1, mat->shape, __func__), mat, vec, "MvBackward0");
 }
 
 ct_tensor *ct_mm(const ct_tensor *a, const ct_tensor *b) {
@@ -263,7 +265,7 @@ ct_tensor *ct_mm(const ct_tensor *a, const ct_tensor *b) {
         return NULL;
     }
     if (check_operands(a, b, __func__, "mm") != CT_OK) return NULL;
-    return mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, __func__);
+    return ct__record_matmul(mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, __func__), a, b, "MmBackward0");
 }
 
 /* ---- bmm and matmul ---------------------------------------------------------------------------------------------- */
@@ -285,7 +287,8 @@ ct_tensor *ct_bmm(const ct_tensor *a, const ct_tensor *b) {
     }
     if (check_operands(a, b, __func__, "bmm") != CT_OK) return NULL;
     if (check_batch2(a->shape[0], a->shape[2], b->shape[0], b->shape[1], __func__) != CT_OK) return NULL;
-    return product(a, b, 3, (int64_t[]){a->shape[0], a->shape[1], b->shape[2]});
+    return ct__record_matmul(product(a, b, 3, (int64_t[]){a->shape[0], a->shape[1], b->shape[2]}), a, b,
+                             "BmmBackward0");
 }
 
 /* a (..., m, k) with >= 3 dims whose leading dims fold into one (a view), times b (k, n) or (k). */
@@ -334,6 +337,24 @@ done:
     return out;
 }
 
+/* matmul's product on the path its operands' dims choose (no recording). */
+static ct_tensor *matmul_unrecorded(const ct_tensor *a, const ct_tensor *b) {
+    int da = a->ndim, db = b->ndim;
+    if (da == 1 && db == 1) return dot_impl(a, b, "ct_matmul");
+    if (check_operands(a, b, "ct_matmul", "matmul") != CT_OK) return NULL;
+    if (da == 2 && db == 1) return mv_impl(a, b, 1, a->shape, "ct_matmul");
+    if (da == 1 && db == 2) {
+        ct_tensor *row = view2(a, 1, a->shape[0], a->shape[0] * a->stride[0], a->stride[0]);
+        ct_tensor *out = row ? mm_impl(row, b, 1, &b->shape[1], "ct_matmul") : NULL;
+        ct_release(row);
+        return out;
+    }
+    if (da == 2 && db == 2) return mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, "ct_matmul");
+    int64_t row_stride;
+    if (da >= 3 && db <= 2 && collapsed_stride(a, da - 1, &row_stride)) return matmul_folded(a, b, row_stride);
+    return matmul_batched(a, b);
+}
+
 ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b) {
     if (CT_CHECK_TENSOR(a) != CT_OK || CT_CHECK_TENSOR(b) != CT_OK) return NULL;
     int da = a->ndim, db = b->ndim;
@@ -341,19 +362,12 @@ ct_tensor *ct_matmul(const ct_tensor *a, const ct_tensor *b) {
         CT_FAIL(CT_ERR_SHAPE, "both arguments to matmul need to be at least 1D, but they are %dD and %dD", da, db);
         return NULL;
     }
-    if (da == 1 && db == 1) return dot_impl(a, b, __func__);
-    if (check_operands(a, b, __func__, "matmul") != CT_OK) return NULL;
-    if (da == 2 && db == 1) return mv_impl(a, b, 1, a->shape, __func__);
-    if (da == 1 && db == 2) {
-        ct_tensor *row = view2(a, 1, a->shape[0], a->shape[0] * a->stride[0], a->stride[0]);
-        ct_tensor *out = row ? mm_impl(row, b, 1, &b->shape[1], __func__) : NULL;
-        ct_release(row);
-        return out;
-    }
-    if (da == 2 && db == 2) return mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, __func__);
-    int64_t row_stride;
-    if (da >= 3 && db <= 2 && collapsed_stride(a, da - 1, &row_stride)) return matmul_folded(a, b, row_stride);
-    return matmul_batched(a, b);
+    /* the grad_fn is named after the primitive PyTorch's matmul runs for these dims */
+    const char *name = da == 1 && db == 1 ? "DotBackward0"
+                       : da == 2 && db == 1 ? "MvBackward0"
+                       : da == 2 && db == 2 ? "MmBackward0"
+                                            : "MatmulBackward0";
+    return ct__record_matmul(matmul_unrecorded(a, b), a, b, name);
 }
 
 /* ---- addmm and linear -------------------------------------------------------------------------------------------- */
@@ -393,7 +407,7 @@ ct_tensor *ct_addmm(const ct_tensor *input, const ct_tensor *mat1, const ct_tens
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_addmm(out, input, mat1, mat2, beta, alpha);
 }
 
 /* True when bias can go to the GEMM as a contiguous row of n elements (the fused-epilogue path). */
@@ -450,5 +464,5 @@ ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tenso
         out = NULL;
     }
     ct_release(x2);
-    return out;
+    return ct__record_linear(out, x, weight, bias);
 }
