@@ -5,10 +5,12 @@
  * cat and stack copy each input into its slab of the output (contiguous inputs of the output's dtype in one
  * batched launch, the rest through the converting strided copy); flip is a strided copy whose source view walks
  * the flipped dims backwards (negative strides, inside the kernel view only); constant padding fills the border
- * slabs and copies the (possibly cropped) input into the interior; repeat has its own tiling kernel. */
+ * slabs and copies the (possibly cropped) input into the interior; repeat has its own tiling kernel. Results are
+ * recorded for autograd by runtime/autograd/backward_shape.c (split's views through ct_narrow's view nodes). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd/backward_shape.h"
 #include "common.h"
 #include "kernels/shape.h"
 
@@ -133,7 +135,7 @@ ct_tensor *ct_cat(int n, ct_tensor *const *tensors, int dim) {
     if (cat_shape(n, tensors, dim, &wrapped, &first, shape) != CT_OK) return NULL;
     ct_dtype dtype = promoted_dtype(n, tensors);
     ct_device dev = tensors[0]->storage->device;
-    if (first == n) return ct__tensor_new(1, (int64_t[]){0}, dtype, dev, false);
+    if (first == n) return ct__record_cat(ct__tensor_new(1, (int64_t[]){0}, dtype, dev, false), n, tensors, 0);
     ct_tensor *out = ct__tensor_new(tensors[first]->ndim, shape, dtype, dev, false);
     ct__view *parts = malloc(sizeof(ct__view) * (size_t)n);
     int64_t *lens = malloc(sizeof(int64_t) * (size_t)n);
@@ -151,7 +153,7 @@ ct_tensor *ct_cat(int n, ct_tensor *const *tensors, int dim) {
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_cat(out, n, tensors, wrapped);
 }
 
 ct_tensor *ct_stack(int n, ct_tensor *const *tensors, int dim) {
@@ -193,7 +195,7 @@ ct_tensor *ct_stack(int n, ct_tensor *const *tensors, int dim) {
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_stack(out, n, tensors, d);
 }
 
 /* ---- split, split_with_sizes, chunk ---------------------------------------------------------------------------- */
@@ -204,18 +206,17 @@ void ct_tensors_free(ct_tensor **tensors, int count) {
     free(tensors);
 }
 
-/* n views of t along dim with the given lengths, laid end to end. */
-static ct_tensor **views_along(const ct_tensor *t, int dim, int n, const int64_t *lens, int *count) {
+/* n views of t along dim with the given lengths, laid end to end; grad_name names their grad_fn. */
+static ct_tensor **views_along(const ct_tensor *t, int dim, int n, const int64_t *lens, int *count,
+                               const char *grad_name) {
     ct_tensor **out = calloc((size_t)(n > 0 ? n : 1), sizeof *out);
     if (!out) {
         ct__error(CT_ERR_OUT_OF_MEMORY, "ct_split", "out of memory");
         return NULL;
     }
-    int64_t shape[CT_MAX_DIMS], start = 0;
-    memcpy(shape, t->shape, sizeof shape);
+    int64_t start = 0;
     for (int i = 0; i < n; i++) {
-        shape[dim] = lens[i];
-        out[i] = ct__tensor_view_of(t, t->offset + start * t->stride[dim], t->ndim, shape, t->stride);
+        out[i] = ct__split_view(t, dim, start, lens[i], grad_name);
         if (!out[i]) {
             ct_tensors_free(out, i);
             return NULL;
@@ -274,7 +275,7 @@ ct_tensor **ct_split(const ct_tensor *t, int64_t split_size, int dim, int *count
         CT_FAIL(CT_ERR_OUT_OF_MEMORY, "out of memory");
         return NULL;
     }
-    ct_tensor **out = views_along(t, d, n, lens, count);
+    ct_tensor **out = views_along(t, d, n, lens, count, "SplitBackward0");
     free(lens);
     return out;
 }
@@ -304,7 +305,7 @@ ct_tensor **ct_split_with_sizes(const ct_tensor *t, int n, const int64_t *sizes,
                 (long long)t->shape[d], d, list_str(n, sizes, buf, sizeof buf));
         return NULL;
     }
-    return views_along(t, d, n, sizes, count);
+    return views_along(t, d, n, sizes, count, "SplitWithSizesBackward0");
 }
 
 ct_tensor **ct_chunk(const ct_tensor *t, int64_t chunks, int dim, int *count) {
@@ -322,7 +323,7 @@ ct_tensor **ct_chunk(const ct_tensor *t, int64_t chunks, int dim, int *count) {
             return NULL;
         }
         int64_t *zeros = calloc((size_t)chunks, sizeof(int64_t));
-        ct_tensor **out = zeros ? views_along(t, d, (int)chunks, zeros, count) : NULL;
+        ct_tensor **out = zeros ? views_along(t, d, (int)chunks, zeros, count, "SplitWithSizesBackward0") : NULL;
         if (!zeros) CT_FAIL(CT_ERR_OUT_OF_MEMORY, "out of memory");
         free(zeros);
         return out;
@@ -361,12 +362,11 @@ ct_tensor *ct_repeat(const ct_tensor *t, int n, const int64_t *repeats) {
         }
     }
     ct_tensor *out = ct__tensor_new(n, shape, t->dtype, t->storage->device, false);
-    if (!out || ct_numel(out) == 0) return out;
-    if (CT_DISPATCH(out->storage->device, repeat, ct__view_of(out), src) != CT_OK) {
+    if (out && ct_numel(out) > 0 && CT_DISPATCH(out->storage->device, repeat, ct__view_of(out), src) != CT_OK) {
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_repeat(out, t, n, repeats);
 }
 
 /* ---- flip ------------------------------------------------------------------------------------------------------- */
@@ -389,7 +389,7 @@ ct_tensor *ct_flip(const ct_tensor *t, int n, const int *dims) {
         flip[d] = true;
     }
     ct_tensor *out = ct__tensor_new(t->ndim, t->shape, t->dtype, t->storage->device, false);
-    if (!out || ct_numel(out) == 0) return out;
+    if (!out || ct_numel(out) == 0) return ct__record_flip(out, t, n, dims);
     ct__view src = ct__view_of(t);
     for (int d = 0; d < t->ndim; d++) { /* start at the last element of a flipped dim and walk backwards */
         if (!flip[d]) continue;
@@ -400,7 +400,7 @@ ct_tensor *ct_flip(const ct_tensor *t, int n, const int *dims) {
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_flip(out, t, n, dims);
 }
 
 /* ---- constant padding ----------------------------------------------------------------------------------------- */
@@ -455,12 +455,11 @@ ct_tensor *ct_constant_pad_nd(const ct_tensor *t, int npad, const int64_t *pad, 
     int64_t shape[CT_MAX_DIMS];
     if (pad_shape(t, npad, pad, shape, __func__) != CT_OK) return NULL;
     ct_tensor *out = ct__tensor_new(t->ndim, shape, t->dtype, t->storage->device, false);
-    if (!out || ct_numel(out) == 0) return out;
-    if (pad_write(out, t, npad, pad, value) != CT_OK) {
+    if (out && ct_numel(out) > 0 && pad_write(out, t, npad, pad, value) != CT_OK) {
         ct_release(out);
         return NULL;
     }
-    return out;
+    return ct__record_constant_pad(out, t, npad, pad);
 }
 
 ct_tensor *ct_pad(const ct_tensor *t, int npad, const int64_t *pad, const char *mode, double value) {
