@@ -5,10 +5,12 @@
  * dim but `dim` (stride 0), take_along_dim's views are broadcast. The scatters, index_add_, index_copy_ and
  * index_fill_ are scatters, the index_* ones again with an index view that repeats off dim. A 0-d tensor is passed
  * as one element along dim 0 (PyTorch's ensure_nonempty_dim). Out-of-range indices come back from the CPU launcher
- * as values, and are worded here for the op that met them. */
+ * as values, and are worded here for the op that met them. Results are recorded for autograd by
+ * runtime/autograd/backward_indexing.c; the in-place ops apply autograd's in-place rules before writing. */
 #include <math.h>
 #include <string.h>
 
+#include "autograd/backward_indexing.h"
 #include "common.h"
 #include "ctorch/indexing.h"
 #include "kernels/indexing.h"
@@ -152,7 +154,9 @@ static ct_tensor *gather_checked(const char *func, const ct_tensor *input, int d
 }
 
 ct_tensor *ct_gather(const ct_tensor *input, int dim, const ct_tensor *index) {
-    return gather_checked(__func__, input, dim, index);
+    ct_tensor *out = gather_checked(__func__, input, dim, index);
+    ct__record_gather(out, input, dim, index);
+    return out;
 }
 
 ct_tensor *ct_index_select(const ct_tensor *input, int dim, const ct_tensor *index) {
@@ -181,8 +185,10 @@ ct_tensor *ct_index_select(const ct_tensor *input, int dim, const ct_tensor *ind
         CT_FAIL(CT_ERR_INDEX, "index out of range in self");
         return NULL;
     }
-    return gathered(__func__, input, input->ndim, shape, in, index_along(index, nd(input), shape, d), d,
-                    OOB_RANGE_IN_SELF);
+    ct_tensor *out = gathered(__func__, input, input->ndim, shape, in, index_along(index, nd(input), shape, d), d,
+                              OOB_RANGE_IN_SELF);
+    ct__record_index_select(out, input, d, index);
+    return out;
 }
 
 ct_tensor *ct_take_along_dim(const ct_tensor *input, const ct_tensor *indices, int dim) {
@@ -211,8 +217,14 @@ ct_tensor *ct_take_along_dim(const ct_tensor *input, const ct_tensor *indices, i
     memcpy(want, ix.shape, sizeof want);
     want[d] = in.shape[d];
     if (ct__broadcast_shapes(n, want, n, in.shape, &n2, input_shape, __func__) != CT_OK) return NULL;
-    return gathered(__func__, input, input->ndim, index_shape, expanded(input, n, input_shape),
-                    expanded(indices, n, index_shape), d, OOB_BOUNDS);
+    ct_tensor *out = gathered(__func__, input, input->ndim, index_shape, expanded(input, n, input_shape),
+                              expanded(indices, n, index_shape), d, OOB_BOUNDS);
+    if (out && input->requires_grad) { /* the gradient scatters through the broadcast indices */
+        ct_tensor *index_b = ct_expand(indices, input->ndim, index_shape);
+        if (index_b) ct__record_gather(out, input, d, index_b);
+        ct_release(index_b);
+    }
+    return out;
 }
 
 ct_tensor *ct_take_along_dim_flat(const ct_tensor *input, const ct_tensor *indices) {
@@ -220,6 +232,7 @@ ct_tensor *ct_take_along_dim_flat(const ct_tensor *input, const ct_tensor *indic
     int64_t flat = -1;
     ct_tensor *in = ct_reshape(input, 1, &flat), *ix = in ? ct_reshape(indices, 1, &flat) : NULL;
     ct_tensor *out = ix ? gather_checked(__func__, in, 0, ix) : NULL;
+    if (out) ct__record_gather(out, in, 0, ix);
     ct_release(in);
     ct_release(ix);
     return out;
@@ -354,7 +367,9 @@ static ct_status scatter_common(const char *func, ct_tensor *self, int dim, cons
 static ct_tensor *scattered_copy(const char *func, const ct_tensor *input, int dim, const ct_tensor *index,
                                  const ct_tensor *src, double value, ct__scatter_op op, bool include_self) {
     if (ct__check_tensor(input, func, "input") != CT_OK) return NULL;
+    ct_no_grad_begin(); /* the caller records out's history: from input, not from this copy */
     ct_tensor *out = ct_clone(input);
+    ct_no_grad_end();
     if (out && scatter_common(func, out, dim, index, src, value, op, include_self) != CT_OK) {
         ct_release(out);
         return NULL;
@@ -364,30 +379,45 @@ static ct_tensor *scattered_copy(const char *func, const ct_tensor *input, int d
 
 ct_status ct_scatter_(ct_tensor *self, int dim, const ct_tensor *index, const ct_tensor *src) {
     ct_status st = CT_CHECK_TENSOR(src);
-    return st != CT_OK ? st : scatter_common(__func__, self, dim, index, src, 0, CT__SCATTER_ASSIGN, true);
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, src, __func__);
+    if (st == CT_OK) st = scatter_common(__func__, self, dim, index, src, 0, CT__SCATTER_ASSIGN, true);
+    if (st == CT_OK) ct__record_scatter(self, self, dim, index, src);
+    return st;
 }
 
 ct_tensor *ct_scatter(const ct_tensor *input, int dim, const ct_tensor *index, const ct_tensor *src) {
     if (CT_CHECK_TENSOR(src) != CT_OK) return NULL;
-    return scattered_copy(__func__, input, dim, index, src, 0, CT__SCATTER_ASSIGN, true);
+    ct_tensor *out = scattered_copy(__func__, input, dim, index, src, 0, CT__SCATTER_ASSIGN, true);
+    ct__record_scatter(out, input, dim, index, src);
+    return out;
 }
 
 ct_status ct_scatter_value_(ct_tensor *self, int dim, const ct_tensor *index, double value) {
-    return scatter_common(__func__, self, dim, index, NULL, value, CT__SCATTER_ASSIGN, true);
+    ct_status st = ct__indexing_inplace_check(self, NULL, __func__);
+    if (st == CT_OK) st = scatter_common(__func__, self, dim, index, NULL, value, CT__SCATTER_ASSIGN, true);
+    if (st == CT_OK) ct__record_scatter(self, self, dim, index, NULL);
+    return st;
 }
 
 ct_tensor *ct_scatter_value(const ct_tensor *input, int dim, const ct_tensor *index, double value) {
-    return scattered_copy(__func__, input, dim, index, NULL, value, CT__SCATTER_ASSIGN, true);
+    ct_tensor *out = scattered_copy(__func__, input, dim, index, NULL, value, CT__SCATTER_ASSIGN, true);
+    ct__record_scatter(out, input, dim, index, NULL);
+    return out;
 }
 
 ct_status ct_scatter_add_(ct_tensor *self, int dim, const ct_tensor *index, const ct_tensor *src) {
     ct_status st = CT_CHECK_TENSOR(src);
-    return st != CT_OK ? st : scatter_common(__func__, self, dim, index, src, 0, CT__SCATTER_SUM, true);
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, src, __func__);
+    if (st == CT_OK) st = scatter_common(__func__, self, dim, index, src, 0, CT__SCATTER_SUM, true);
+    if (st == CT_OK) ct__record_scatter_add(self, self, dim, index, src);
+    return st;
 }
 
 ct_tensor *ct_scatter_add(const ct_tensor *input, int dim, const ct_tensor *index, const ct_tensor *src) {
     if (CT_CHECK_TENSOR(src) != CT_OK) return NULL;
-    return scattered_copy(__func__, input, dim, index, src, 0, CT__SCATTER_SUM, true);
+    ct_tensor *out = scattered_copy(__func__, input, dim, index, src, 0, CT__SCATTER_SUM, true);
+    ct__record_scatter_add(out, input, dim, index, src);
+    return out;
 }
 
 static ct_status reduction_op(ct_scatter_reduction reduce, const char *func, ct__scatter_op *op) {
@@ -405,16 +435,25 @@ static ct_status reduction_op(ct_scatter_reduction reduce, const char *func, ct_
 ct_status ct_scatter_reduce_(ct_tensor *self, int dim, const ct_tensor *index, const ct_tensor *src,
                              ct_scatter_reduction reduce, bool include_self) {
     ct__scatter_op op;
+    ct_tensor *old_self = NULL, *old_src = NULL;
     ct_status st = CT_CHECK_TENSOR(src);
     if (st == CT_OK) st = reduction_op(reduce, __func__, &op);
-    return st != CT_OK ? st : scatter_common(__func__, self, dim, index, src, 0, op, include_self);
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, src, __func__);
+    if (st == CT_OK) st = ct__scatter_reduce_keep_old(self, src, reduce, &old_self, &old_src);
+    if (st == CT_OK) st = scatter_common(__func__, self, dim, index, src, 0, op, include_self);
+    if (st == CT_OK) ct__record_scatter_reduce(self, self, dim, index, src, old_self, old_src, reduce, include_self);
+    ct_release(old_self);
+    ct_release(old_src);
+    return st;
 }
 
 ct_tensor *ct_scatter_reduce(const ct_tensor *input, int dim, const ct_tensor *index, const ct_tensor *src,
                              ct_scatter_reduction reduce, bool include_self) {
     ct__scatter_op op;
     if (CT_CHECK_TENSOR(src) != CT_OK || reduction_op(reduce, __func__, &op) != CT_OK) return NULL;
-    return scattered_copy(__func__, input, dim, index, src, 0, op, include_self);
+    ct_tensor *out = scattered_copy(__func__, input, dim, index, src, 0, op, include_self);
+    ct__record_scatter_reduce(out, input, dim, index, src, input, src, reduce, include_self);
+    return out;
 }
 
 /* ---- index_add_, index_copy_, index_fill_ ------------------------------------------------------------------------ */
@@ -473,13 +512,17 @@ ct_status ct_index_add_(ct_tensor *self, int dim, const ct_tensor *index, const 
     int d;
     ct_status st = check_pair(__func__, self, "self", index, "index");
     if (st == CT_OK) st = check_pair(__func__, self, "self", source, "source");
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, source, __func__);
     if (st == CT_OK) st = CT_WRAP_DIM(dim, self->ndim, &d);
     if (st == CT_OK) st = index_add_checks(__func__, self, d, index, source, alpha);
     if (st == CT_OK) st = check_no_internal_overlap(self, __func__);
-    if (st != CT_OK || ct_numel(index) == 0) return st;
-    ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_SUM);
-    a.alpha = alpha;
-    return scatter_unaliased(__func__, self, index, source, &a, OOB_RANGE_IN_SELF, repeated_index_view);
+    if (st == CT_OK && ct_numel(index) > 0) {
+        ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_SUM);
+        a.alpha = alpha;
+        st = scatter_unaliased(__func__, self, index, source, &a, OOB_RANGE_IN_SELF, repeated_index_view);
+    }
+    if (st == CT_OK) ct__record_index_add(self, d, index, source, alpha);
+    return st;
 }
 
 /* index_copy_'s checks (PyTorch's index_copy_ meta), after dim is wrapped. */
@@ -527,27 +570,35 @@ ct_status ct_index_copy_(ct_tensor *self, int dim, const ct_tensor *index, const
     int d;
     ct_status st = check_pair(__func__, self, "self", index, "index");
     if (st == CT_OK) st = check_pair(__func__, self, "self", source, "source");
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, source, __func__);
     if (st == CT_OK) st = CT_WRAP_DIM(dim, self->ndim, &d);
     if (st == CT_OK) st = index_copy_checks(__func__, self, d, index, source);
     if (st == CT_OK) st = check_no_internal_overlap(self, __func__);
-    if (st != CT_OK || ct_numel(index) == 0) return st;
-    ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_ASSIGN);
-    return scatter_unaliased(__func__, self, index, source, &a, OOB_INDEX_COPY, repeated_index_view);
+    if (st == CT_OK && ct_numel(index) > 0) {
+        ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_ASSIGN);
+        st = scatter_unaliased(__func__, self, index, source, &a, OOB_INDEX_COPY, repeated_index_view);
+    }
+    if (st == CT_OK) ct__record_index_copy(self, d, index, source);
+    return st;
 }
 
 ct_status ct_index_fill_(ct_tensor *self, int dim, const ct_tensor *index, double value) {
     int d;
     ct_status st = check_pair(__func__, self, "self", index, "index");
+    if (st == CT_OK) st = ct__indexing_inplace_check(self, NULL, __func__);
     if (st != CT_OK) return st;
     if (!is_index_dtype(index->dtype))
         return CT_FAIL(CT_ERR_DTYPE, "index_fill_(): Expected dtype int64 for index.");
     if ((st = CT_WRAP_DIM(dim, self->ndim, &d)) != CT_OK) return st;
     if (index->ndim > 1) return CT_FAIL(CT_ERR_INDEX, "Index has to be a vector/scalar");
-    if (ct_numel(index) == 0) return CT_OK;
-    ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_ASSIGN);
-    a.value = value;
-    a.wrap_negative = true;
-    return scatter_unaliased(__func__, self, index, NULL, &a, OOB_BOUNDS, repeated_index_view);
+    if (ct_numel(index) > 0) {
+        ct__scatter_args a = index_op_args(self, d, ct_numel(index), CT__SCATTER_ASSIGN);
+        a.value = value;
+        a.wrap_negative = true;
+        st = scatter_unaliased(__func__, self, index, NULL, &a, OOB_BOUNDS, repeated_index_view);
+    }
+    if (st == CT_OK) ct__record_index_fill(self, d, index);
+    return st;
 }
 
 /* ---- masked_select ----------------------------------------------------------------------------------------------- */
@@ -592,6 +643,7 @@ ct_tensor *ct_masked_select(const ct_tensor *input, const ct_tensor *mask) {
             out = NULL;
         }
         ct_release(ws);
+        ct__record_masked_select(out, input, mask_b);
     }
     ct_release(in_b);
     ct_release(mask_b);
