@@ -204,3 +204,22 @@ TEST_F(Autograd, TheGraphGoesWithItsTensors) {
     ct_scope_end();
     EXPECT_EQ(cpu_allocated(), before);
 }
+
+TEST_F(Autograd, SecondBackwardThroughAFreedGraphIsAnErrorUnlessRetained) {
+    ct_tensor *x = leaf({3});
+    ct_tensor *s = ct_sum(ct_mul(x, x), 0, nullptr, false); // mul saves its inputs
+    ASSERT_EQ(ct_backward(s, nullptr, true), CT_OK) << ct_last_error();
+    ASSERT_EQ(ct_backward(s, nullptr, false), CT_OK) << "the graph was retained";
+    EXPECT_EQ(values_of(ct_grad(x)), (std::vector<double>{0, 4, 8})); // 2 * 2x, accumulated
+    EXPECT_EQ(ct_backward(s, nullptr, false), CT_ERR_STATE);
+    EXPECT_ERROR(CT_ERR_STATE, "Trying to backward through the graph a second time");
+}
+
+TEST_F(Autograd, ChangingASavedTensorInPlaceIsCaughtAtBackward) {
+    ct_tensor *x = leaf({2});
+    ct_tensor *y = ct_mul_scalar(x, 1.0);
+    ct_tensor *s = ct_sum(ct_mul(y, y), 0, nullptr, false);
+    ASSERT_EQ(ct_add_scalar_(y, 1.0, 1.0), CT_OK); // y is a non-leaf: the in-place change itself is allowed
+    EXPECT_EQ(ct_backward(s, nullptr, false), CT_ERR_STATE);
+    EXPECT_ERROR(CT_ERR_STATE, "has been modified by an inplace operation");
+}
