@@ -69,3 +69,17 @@ ct_status ct__check_supported_dtype(const ct_tensor *t, const char *func) {
                          ct_dtype_name(t->dtype));
     return CT_OK;
 }
+
+const char *ct__scalar_type_name(ct_dtype d) {
+    switch (d) {
+    case CT_FLOAT32: return "Float";
+    case CT_FLOAT64: return "Double";
+    case CT_INT64: return "Long";
+    case CT_INT32: return "Int";
+    case CT_UINT8: return "Byte";
+    case CT_BOOL: return "Bool";
+    case CT_FLOAT16: return "Half";
+    case CT_BFLOAT16: return "BFloat16";
+    default: return "invalid";
+    }
+}

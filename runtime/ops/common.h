@@ -23,6 +23,9 @@ ct_dtype ct__promote_types(ct_dtype a, ct_dtype b);
  * cuda:0!" when a and b are on different devices. */
 ct_status ct__check_same_device(const ct_tensor *a, const ct_tensor *b, const char *func);
 
+/* PyTorch's ScalarType name of a dtype as its messages print it: "Float", "Double", "Long", "Int", "Byte", "Bool". */
+const char *ct__scalar_type_name(ct_dtype d);
+
 /* Fails with CT_ERR_NOT_IMPLEMENTED for the reserved dtypes (float16, bfloat16) that no kernel handles yet. */
 ct_status ct__check_supported_dtype(const ct_tensor *t, const char *func);
 

@@ -23,19 +23,6 @@
 /* ---- small helpers -------------------------------------------------------------------------------------------- */
 
 /* PyTorch's ScalarType names, as its messages print them. */
-static const char *type_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "Float";
-    case CT_FLOAT64: return "Double";
-    case CT_INT64: return "Long";
-    case CT_INT32: return "Int";
-    case CT_UINT8: return "Byte";
-    case CT_BOOL: return "Bool";
-    case CT_FLOAT16: return "Half";
-    case CT_BFLOAT16: return "BFloat16";
-    default: return "invalid";
-    }
-}
 
 /* The C++ names some PyTorch messages print instead ("... with dtype float", "... type int32_t ..."). */
 static const char *cpp_type_name(ct_dtype d, bool fixed_width) {
@@ -46,7 +33,7 @@ static const char *cpp_type_name(ct_dtype d, bool fixed_width) {
     case CT_INT32: return fixed_width ? "int32_t" : "int";
     case CT_UINT8: return fixed_width ? "uint8_t" : "unsigned char";
     case CT_BOOL: return "bool";
-    default: return type_name(d);
+    default: return ct__scalar_type_name(d);
     }
 }
 
@@ -150,7 +137,7 @@ static ct_status check_in_place(const ct_tensor *self, int ndim, const int64_t *
     }
     if (clamp_words ? result != self->dtype : !can_cast(result, self->dtype))
         return ct__error(CT_ERR_DTYPE, func, "result type %s can't be cast to the desired %soutput type %s",
-                         type_name(result), clamp_words ? "inplace " : "", type_name(self->dtype));
+                         ct__scalar_type_name(result), clamp_words ? "inplace " : "", ct__scalar_type_name(self->dtype));
     return CT_OK;
 }
 
@@ -387,7 +374,7 @@ static ct_status unary_dtype(const unary_call *c, ct_dtype *compute) {
         break;
     case CT__EW_GELU: case CT__EW_GELU_TANH: case CT__EW_SILU:
         if (!floating)
-            return ct__error(CT_ERR_DTYPE, c->func, "\"%s\" not implemented for '%s'", unary_name(c->op), type_name(d));
+            return ct__error(CT_ERR_DTYPE, c->func, "\"%s\" not implemented for '%s'", unary_name(c->op), ct__scalar_type_name(d));
         break;
     case CT__EW_CLAMP:
         if (isnan(c->lo) && isnan(c->hi))
@@ -426,7 +413,7 @@ static ct_status unary_run(const unary_call *c, ct_tensor **result) {
     if (c->self && (st = check_in_place(c->self, c->t->ndim, c->t->shape, d, c->func, c->op == CT__EW_CLAMP)))
         return st;
     if (c->self && d != c->self->dtype) /* castable but different: no unary op gets here */
-        return ct__error(CT_ERR_INTERNAL, c->func, "in-place result dtype %s differs from self", type_name(d));
+        return ct__error(CT_ERR_INTERNAL, c->func, "in-place result dtype %s differs from self", ct__scalar_type_name(d));
     ct__node *node = NULL;
     ct__ew_grad_call grad = {c->func, CT__EW_GRAD_UNARY, c->op, {c->t, NULL, NULL}, 0, 1, c->lo, c->hi, c->self};
     if ((st = ct__ew_grad_begin(&grad, &node)) != CT_OK) return st;
@@ -514,7 +501,7 @@ static ct_status check_where(const ct_tensor *condition, const ct_tensor *a, con
     if (condition->dtype != CT_BOOL)
         return ct__error(CT_ERR_DTYPE, func,
                          "where expected condition to be a boolean tensor, but got a tensor with dtype %s",
-                         type_name(condition->dtype));
+                         ct__scalar_type_name(condition->dtype));
     return CT_OK;
 }
 

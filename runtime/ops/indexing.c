@@ -18,19 +18,6 @@
 /* ---- small helpers ----------------------------------------------------------------------------------------------- */
 
 /* PyTorch's ScalarType names, as its messages print them. */
-static const char *type_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "Float";
-    case CT_FLOAT64: return "Double";
-    case CT_INT64: return "Long";
-    case CT_INT32: return "Int";
-    case CT_UINT8: return "Byte";
-    case CT_BOOL: return "Bool";
-    case CT_FLOAT16: return "Half";
-    case CT_BFLOAT16: return "BFloat16";
-    default: return "invalid";
-    }
-}
 
 /* Dims and sizes with a 0-d tensor counted as one element along dim 0. */
 static int nd(const ct_tensor *t) { return t->ndim > 0 ? t->ndim : 1; }
@@ -203,7 +190,7 @@ ct_tensor *ct_take_along_dim(const ct_tensor *input, const ct_tensor *indices, i
     }
     if (!is_index_dtype(indices->dtype)) {
         CT_FAIL(CT_ERR_DTYPE, "torch.take_along_dim(): dtype of indices should be Long but got %s",
-                type_name(indices->dtype));
+                ct__scalar_type_name(indices->dtype));
         return NULL;
     }
     if (CT_WRAP_DIM(dim, input->ndim, &d) != CT_OK) return NULL;
@@ -480,14 +467,14 @@ static ct_status index_add_checks(const char *func, const ct_tensor *self, int d
     int64_t n = ct_numel(index), source_n = source->ndim == 0 ? 1 : source->shape[dim < source->ndim ? dim : 0];
     if (index->ndim > 1)
         return ct__error(CT_ERR_INDEX, func, "index_add_(): Index is supposed to be a vector, but got dim: %d with "
-                         "type: %s and size: %s", index->ndim, type_name(index->dtype),
+                         "type: %s and size: %s", index->ndim, ct__scalar_type_name(index->dtype),
                          ct__shape_str(index->ndim, index->shape, a, sizeof a));
     if (!is_index_dtype(index->dtype))
         return ct__error(CT_ERR_DTYPE, func, "index_add_(): Expected dtype int32/int64 for index but got: %s",
-                         type_name(index->dtype));
+                         ct__scalar_type_name(index->dtype));
     if (self->dtype != source->dtype)
         return ct__error(CT_ERR_DTYPE, func, "index_add_(): self (%s) and source (%s) must have the same scalar type",
-                         type_name(self->dtype), type_name(source->dtype));
+                         ct__scalar_type_name(self->dtype), ct__scalar_type_name(source->dtype));
     if (!(dim == 0 || dim < source->ndim))
         return ct__error(CT_ERR_INDEX, func, "index_add_(): Indexing dim %d is out of bounds of the source tensor with "
                          "dim %d", dim, source->ndim);
@@ -540,10 +527,10 @@ static ct_status index_copy_checks(const char *func, const ct_tensor *self, int 
                          source->ndim, self->ndim);
     if (!is_index_dtype(index->dtype))
         return ct__error(CT_ERR_DTYPE, func, "index_copy_(): Expected a long tensor for index, but got %s",
-                         type_name(index->dtype));
+                         ct__scalar_type_name(index->dtype));
     if (self->dtype != source->dtype)
         return ct__error(CT_ERR_DTYPE, func, "index_copy_(): self and source expected to have the same dtype, but got "
-                         "(self) %s and (source) %s", type_name(self->dtype), type_name(source->dtype));
+                         "(self) %s and (source) %s", ct__scalar_type_name(self->dtype), ct__scalar_type_name(source->dtype));
     /* the slices: each shape without dim (a 0-d shape stays empty) */
     int64_t self_slice[CT_MAX_DIMS], source_slice[CT_MAX_DIMS];
     int ns = 0, nsrc = 0;

@@ -34,19 +34,6 @@ static const char *c_type_name(ct_dtype d) {
     }
 }
 
-static const char *scalar_type_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "Float";
-    case CT_FLOAT64: return "Double";
-    case CT_INT64: return "Long";
-    case CT_INT32: return "Int";
-    case CT_UINT8: return "Byte";
-    case CT_BOOL: return "Bool";
-    case CT_FLOAT16: return "Half";
-    case CT_BFLOAT16: return "BFloat16";
-    default: return "invalid";
-    }
-}
 
 /* Both operands present, on one device, of one dtype, and that dtype one BLAS multiplies. */
 static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const char *func, const char *op) {
@@ -59,7 +46,7 @@ static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const ch
                          c_type_name(a->dtype), c_type_name(b->dtype));
     if (a->dtype != CT_FLOAT32 && a->dtype != CT_FLOAT64)
         return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "\"%s\" not implemented for '%s'", op,
-                         scalar_type_name(a->dtype));
+                         ct__scalar_type_name(a->dtype));
     return CT_OK;
 }
 
@@ -69,7 +56,7 @@ static ct_status check_addend(const ct_tensor *t, const ct_tensor *mat, const ch
     if (st != CT_OK) return st;
     if (t->dtype != mat->dtype)
         return ct__error(CT_ERR_DTYPE, func, "self and mat2 must have the same dtype, but got %s and %s",
-                         scalar_type_name(t->dtype), scalar_type_name(mat->dtype));
+                         ct__scalar_type_name(t->dtype), ct__scalar_type_name(mat->dtype));
     return CT_OK;
 }
 
@@ -196,7 +183,7 @@ static ct_tensor *view2(const ct_tensor *t, int64_t rows, int64_t cols, int64_t 
 static ct_tensor *dot_impl(const ct_tensor *a, const ct_tensor *b, const char *func) {
     if (a->dtype != b->dtype) {
         ct__error(CT_ERR_DTYPE, func, "dot : expected both vectors to have same dtype, but found %s and %s",
-                  scalar_type_name(a->dtype), scalar_type_name(b->dtype));
+                  ct__scalar_type_name(a->dtype), ct__scalar_type_name(b->dtype));
         return NULL;
     }
     if (check_operands(a, b, func, "dot") != CT_OK) return NULL;

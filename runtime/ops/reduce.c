@@ -17,19 +17,6 @@
 /* ---- checks ------------------------------------------------------------------------------------------------------ */
 
 /* PyTorch's name of a dtype, for messages in its words ("... Got: Long"). */
-static const char *torch_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "Float";
-    case CT_FLOAT64: return "Double";
-    case CT_INT64: return "Long";
-    case CT_INT32: return "Int";
-    case CT_UINT8: return "Byte";
-    case CT_BOOL: return "Bool";
-    case CT_FLOAT16: return "Half";
-    case CT_BFLOAT16: return "BFloat16";
-    default: return "Undefined";
-    }
-}
 
 /* Checks t and turns (ndims, dims) into a mask of reduced dims; ndims == 0 reduces them all. */
 static ct_status parse_dims(const ct_tensor *t, int ndims, const int *dims, const char *func, bool *mask) {
@@ -50,7 +37,7 @@ static ct_status parse_dims(const ct_tensor *t, int ndims, const int *dims, cons
 
 static ct_status require_floating(const ct_tensor *t, const char *func, const char *what) {
     if (ct_dtype_is_floating(t->dtype)) return CT_OK;
-    return ct__error(CT_ERR_DTYPE, func, what, torch_name(t->dtype));
+    return ct__error(CT_ERR_DTYPE, func, what, ct__scalar_type_name(t->dtype));
 }
 
 /* PyTorch's zero_numel_check_dims: an op without an identity cannot reduce a size-0 dim. */
@@ -434,7 +421,7 @@ static ct_tensor *softmax(const ct_tensor *t, int dim, bool log, const char *fun
     ct__lines l;
     if (t && !ct_dtype_is_floating(t->dtype)) {
         ct__error(CT_ERR_DTYPE, func, "\"%s\" not implemented for '%s'", log ? "log_softmax" : "softmax",
-                  torch_name(t->dtype));
+                  ct__scalar_type_name(t->dtype));
         return NULL;
     }
     if (lines_along(t, dim, func, &c, &l) != CT_OK) return NULL;
