@@ -254,9 +254,10 @@ static ct__ew_grad_call binary_grad_call(const binary_call *c) {
                               c->self};
 }
 
-static ct_tensor *binary(binary_call c) {
-    ct_dtype compute;
-    int ndim;
+/* Runs a binary op: out of place (c.self NULL: *result is the new tensor) or in place (into c.self). */
+static ct_status binary_run(binary_call c, ct_tensor **result) {
+    ct_dtype compute = CT_FLOAT32; /* set by binary_prepare; initialised for the compiler's flow analysis */
+    int ndim = 0;
     int64_t shape[CT_MAX_DIMS];
     ct_tensor *out = NULL;
     ct__node *node = NULL;
@@ -264,25 +265,22 @@ static ct_tensor *binary(binary_call c) {
     ct_status st = binary_prepare(&c, &compute, &ndim, shape, &out);
     if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
     if (st == CT_OK && ct_numel(out) > 0) st = binary_compute(&c, compute, out);
-    ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
-    if (st == CT_OK) return out;
+    if (st == CT_OK && c.self) ct__bump_version(c.self);
+    ct__ew_grad_end(node, &grad, st != CT_OK ? NULL : c.self ? c.self : out);
+    *result = out;
+    return st;
+}
+
+static ct_tensor *binary(binary_call c) {
+    ct_tensor *out;
+    if (binary_run(c, &out) == CT_OK) return out;
     ct_release(out);
     return NULL;
 }
 
 static ct_status binary_(binary_call c) {
-    ct_dtype compute;
-    int ndim;
-    int64_t shape[CT_MAX_DIMS];
-    ct_tensor *out = NULL;
-    ct__node *node = NULL;
-    ct__ew_grad_call grad = binary_grad_call(&c);
-    ct_status st = binary_prepare(&c, &compute, &ndim, shape, &out);
-    if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
-    if (st == CT_OK && ct_numel(out) > 0) st = binary_compute(&c, compute, out);
-    if (st == CT_OK) ct__bump_version(c.self);
-    ct__ew_grad_end(node, &grad, st == CT_OK ? c.self : NULL);
-    return st;
+    ct_tensor *out; /* self */
+    return binary_run(c, &out);
 }
 
 #define TENSORS(fn, op, a, b, alpha) binary((binary_call){fn, op, a, b, "a", "b", 0, alpha, NULL})
