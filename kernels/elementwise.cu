@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "cuda_check.h"
+#include "view.cuh"
 #include "elementwise.h"
 
 namespace {
@@ -86,24 +87,8 @@ template <int N> bool fits_int32(const Geometry<N> &g, long long n) {
     return true;
 }
 
-long long numel_of(const ct__view &v) {
-    long long n = 1;
-    for (int d = 0; d < v.ndim; d++) n *= v.shape[d];
-    return n;
-}
-
-bool contiguous(const ct__view &v) {
-    long long expected = 1;
-    for (int d = v.ndim - 1; d >= 0; d--) {
-        if (v.shape[d] == 1) continue;
-        if (v.stride[d] != expected) return false;
-        expected *= v.shape[d];
-    }
-    return true;
-}
-
 template <typename T> bool vector_ready(const ct__view &v) {
-    return contiguous(v) && (uintptr_t)v.data % (sizeof(T) * kVec) == 0;
+    return ct__view_contiguous(v) && (uintptr_t)v.data % (sizeof(T) * kVec) == 0;
 }
 
 // ---- the two generic kernels -------------------------------------------------------------------------------------
@@ -149,7 +134,7 @@ __global__ void contiguous_kernel(long long n, F f, OT *out, const IT *...in) {
 template <typename OT, typename... IT, typename F, typename... V>
 ct_status launch(const F &f, const ct__view &out, const V &...in) {
     static_assert(sizeof...(IT) == sizeof...(V) && 1 + sizeof...(V) <= kMaxOperands, "operand count");
-    long long n = numel_of(out);
+    long long n = ct__view_numel(out);
     if (n == 0) return CT_OK;
     if (vector_ready<OT>(out) && (vector_ready<IT>(in) && ...)) {
         unsigned blocks = ct__cuda_blocks((n + kVec - 1) / kVec);

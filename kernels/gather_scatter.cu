@@ -32,6 +32,7 @@
 #include <type_traits>
 
 #include "cuda_check.h"
+#include "view.cuh"
 #include "indexing.h"
 
 namespace {
@@ -58,21 +59,6 @@ Strides strides_of(const ct__view &v) {
     Strides s;
     for (int i = 0; i < CT_MAX_DIMS; i++) s.s[i] = i < v.ndim ? v.stride[i] : 0;
     return s;
-}
-
-long long numel_of(const ct__view &v) {
-    long long n = 1;
-    for (int d = 0; d < v.ndim; d++) n *= v.shape[d];
-    return n;
-}
-
-bool is_contiguous(const ct__view &v) {
-    long long expected = 1;
-    for (int d = v.ndim - 1; d >= 0; d--) {
-        if (v.shape[d] != 1 && v.stride[d] != expected) return false;
-        expected *= v.shape[d];
-    }
-    return true;
 }
 
 bool aligned(const void *p, size_t bytes) { return (uintptr_t)p % bytes == 0; }
@@ -263,10 +249,10 @@ ct_status gather_rows(const ct__view &out, const ct__view &input, const ct__view
 
 template <typename IndexT, typename T>
 ct_status gather_typed(const ct__view &out, const ct__view &input, const ct__view &index, int dim, long long *flag) {
-    long long n = numel_of(out);
-    bool dense = is_contiguous(out) && is_contiguous(input) && same_off_dim(out, input, dim);
+    long long n = ct__view_numel(out);
+    bool dense = ct__view_contiguous(out) && ct__view_contiguous(input) && same_off_dim(out, input, dim);
     if (dense && one_index_per_row(index, dim)) return gather_rows<IndexT, T>(out, input, index, dim, flag);
-    if (dense && is_contiguous(index) && n < (1ll << 31) && numel_of(input) < (1ll << 31) &&
+    if (dense && ct__view_contiguous(index) && n < (1ll << 31) && ct__view_numel(input) < (1ll << 31) &&
         aligned(out.data, 4 * sizeof(T)) && aligned(index.data, 4 * sizeof(IndexT))) {
         long long outer, inner;
         split_at(out, dim, &outer, &inner);
@@ -531,7 +517,7 @@ template <typename T> ScatterParams<T> params_of(const ct__scatter_args *a) {
     p.wrap_negative = a->wrap_negative;
     p.scale = a->alpha != 1.0;
     p.include_self = a->include_self;
-    p.small = numel_of(a->index) < (1ll << 31);
+    p.small = ct__view_numel(a->index) < (1ll << 31);
     p.value = host_value<T>(a->value);
     p.alpha = host_value<T>(a->alpha);
     return p;
@@ -604,7 +590,7 @@ ct_status scatter_atomic(const ct__scatter_args *a, const ScatterParams<T> &p, l
                                                                   flag);
     CT_CUDA_CHECK_LAUNCH();
     if (p.op == CT__SCATTER_MEAN) {
-        long long m = numel_of(a->self);
+        long long m = ct__view_numel(a->self);
         mean_finish_kernel<T><<<ct__cuda_blocks(m), CT_CUDA_THREADS>>>(self, dims_of(a->self), strides_of(a->self),
                                                                        (const long long *)count,
                                                                        strides_of(a->count), p.include_self, m);
@@ -703,7 +689,7 @@ ct_status count_and_scan(const ct__view &mask, long long *ws, long long n) {
 
 extern "C" ct_status ct__cuda_gather(int dev, ct__view out, ct__view input, ct__view index, int dim,
                                      ct__bad_index *bad) {
-    if (numel_of(out) == 0) return CT_OK;
+    if (ct__view_numel(out) == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
     long long *flag;
     ct_status st = ct__cuda_error_flag(dev, &flag);
@@ -718,14 +704,14 @@ extern "C" ct_status ct__cuda_gather(int dev, ct__view out, ct__view input, ct__
 }
 
 extern "C" size_t ct__cuda_scatter_workspace_bytes(const ct__scatter_args *a) {
-    long long n = numel_of(a->index);
+    long long n = ct__view_numel(a->index);
     if (!sorts(a) || n == 0) return 0;
     SortSpace s = sort_space(n, bits_for(self_extent(a->self)));
     return 2 * s.keys_bytes + 2 * s.order_bytes + s.temp_bytes;
 }
 
 extern "C" ct_status ct__cuda_scatter(int dev, const ct__scatter_args *a, ct__bad_index *bad) {
-    long long n = numel_of(a->index);
+    long long n = ct__view_numel(a->index);
     if (n == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
     long long *flag;
@@ -743,11 +729,11 @@ extern "C" ct_status ct__cuda_scatter(int dev, const ct__scatter_args *a, ct__ba
 }
 
 extern "C" size_t ct__cuda_masked_workspace_bytes(ct__view mask) {
-    return (size_t)(tiles_of(numel_of(mask)) + 1) * sizeof(long long);
+    return (size_t)(tiles_of(ct__view_numel(mask)) + 1) * sizeof(long long);
 }
 
 extern "C" ct_status ct__cuda_masked_count(int dev, ct__view mask, ct__view workspace, int64_t *count) {
-    long long n = numel_of(mask), *ws = (long long *)workspace.data;
+    long long n = ct__view_numel(mask), *ws = (long long *)workspace.data;
     *count = 0;
     if (n == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
@@ -760,8 +746,8 @@ extern "C" ct_status ct__cuda_masked_count(int dev, ct__view mask, ct__view work
 }
 
 extern "C" ct_status ct__cuda_masked_select(int dev, ct__view out, ct__view input, ct__view mask, ct__view workspace) {
-    long long n = numel_of(mask), *ws = (long long *)workspace.data;
-    if (n == 0 || numel_of(out) == 0) return CT_OK;
+    long long n = ct__view_numel(mask), *ws = (long long *)workspace.data;
+    if (n == 0 || ct__view_numel(out) == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
     ct_status st = count_and_scan(mask, ws, n);
     if (st != CT_OK) return st;
