@@ -1,15 +1,48 @@
 /* The CPU view walker of cpu_iter.h and the dtype-generic scalar load/store. */
 #include <math.h>
-#include <omp.h>
-#include <string.h>
 
 #include "cpu_iter.h"
+#include "parallel.h"
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
+/* The coalesced geometry one ct__cpu_for_each call walks: dim 0 of (shape, bstride) is the inner loop. */
+typedef struct walk {
+    int nviews, n;
+    ct__inner_loop loop;
+    void *ctx;
+    int64_t inner, shape[CT_MAX_DIMS + 1], bstride[CT__ITER_MAX][CT_MAX_DIMS + 1], step[CT__ITER_MAX];
+    char *data[CT__ITER_MAX];
+} walk;
+
+/* Elements [begin, end) of the single inner loop. */
+static void walk_inner(int64_t begin, int64_t end, void *arg) {
+    const walk *w = arg;
+    char *ptr[CT__ITER_MAX];
+    for (int k = 0; k < w->nviews; k++) ptr[k] = w->data[k] + begin * w->step[k];
+    w->loop(ptr, w->step, end - begin, w->ctx);
+}
+
+/* Inner loops [begin, end) of the outer index space. */
+static void walk_outer(int64_t begin, int64_t end, void *arg) {
+    const walk *w = arg;
+    for (int64_t o = begin; o < end; o++) {
+        char *ptr[CT__ITER_MAX];
+        for (int k = 0; k < w->nviews; k++) ptr[k] = w->data[k];
+        int64_t rest = o;
+        for (int d = 1; d < w->n; d++) {
+            int64_t i = rest % w->shape[d];
+            rest /= w->shape[d];
+            for (int k = 0; k < w->nviews; k++) ptr[k] += i * w->bstride[k][d];
+        }
+        w->loop(ptr, w->step, w->inner, w->ctx);
+    }
+}
+
 void ct__cpu_for_each(int nviews, const ct__view *views, ct__inner_loop loop, void *ctx) {
     int ndim = views[0].ndim;
-    int64_t shape[CT_MAX_DIMS + 1], bstride[CT__ITER_MAX][CT_MAX_DIMS + 1];
+    walk w = {.nviews = nviews, .loop = loop, .ctx = ctx};
+    int64_t *shape = w.shape, (*bstride)[CT_MAX_DIMS + 1] = w.bstride;
     /* coalesce from the innermost dim outwards; size-1 dims vanish */
     int n = 0;
     for (int d = ndim - 1; d >= 0; d--) {
@@ -36,33 +69,15 @@ void ct__cpu_for_each(int nviews, const ct__view *views, ct__inner_loop loop, vo
     /* now dim 0 of (shape, bstride) is the innermost; the rest are outer dims */
     int64_t inner = shape[0], outer = 1;
     for (int d = 1; d < n; d++) outer *= shape[d];
-    int64_t step[CT__ITER_MAX];
-    for (int k = 0; k < nviews; k++) step[k] = bstride[k][0];
-    if (outer == 1) { /* one long inner loop (a contiguous tensor): split it into a chunk per thread */
-        int64_t chunks = inner >= PARALLEL_MIN_ELEMENTS ? omp_get_max_threads() : 1;
-        int64_t chunk = (inner + chunks - 1) / chunks;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-        for (int64_t c = 0; c < chunks; c++) {
-            int64_t begin = c * chunk, n_here = begin + chunk > inner ? inner - begin : chunk;
-            if (n_here <= 0) continue;
-            char *ptr[CT__ITER_MAX];
-            for (int k = 0; k < nviews; k++) ptr[k] = (char *)views[k].data + begin * step[k];
-            loop(ptr, step, n_here, ctx);
-        }
-        return;
+    w.n = n, w.inner = inner;
+    for (int k = 0; k < nviews; k++) {
+        w.step[k] = bstride[k][0];
+        w.data[k] = views[k].data;
     }
-#pragma omp parallel for schedule(static) if (outer * inner >= PARALLEL_MIN_ELEMENTS)
-    for (int64_t o = 0; o < outer; o++) {
-        char *ptr[CT__ITER_MAX];
-        for (int k = 0; k < nviews; k++) ptr[k] = views[k].data;
-        int64_t rest = o;
-        for (int d = 1; d < n; d++) {
-            int64_t i = rest % shape[d];
-            rest /= shape[d];
-            for (int k = 0; k < nviews; k++) ptr[k] += i * bstride[k][d];
-        }
-        loop(ptr, step, inner, ctx);
-    }
+    if (outer == 1) /* one long inner loop (a contiguous tensor): split it into pieces */
+        ct__parallel_for(inner, PARALLEL_MIN_ELEMENTS, walk_inner, &w);
+    else /* whole inner loops per item */
+        ct__parallel_for(outer, (PARALLEL_MIN_ELEMENTS + inner - 1) / inner, walk_outer, &w);
 }
 
 ct__scalar ct__load_scalar(const void *p, ct_dtype dtype) {

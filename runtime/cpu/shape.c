@@ -1,8 +1,10 @@
 /* CPU kernels of the shape family (kernels/shape.h): the batched row copy of cat/stack and repeat's tiling.
- * Both write a contiguous output row by row with memcpy, split across OpenMP threads when the work is large. */
+ * Both write a contiguous output row by row with memcpy, split across the CPU pool's threads (parallel.h) when the
+ * work is large. */
 #include <string.h>
 
 #include "kernels/shape.h"
+#include "parallel.h"
 
 /* Below this many bytes a kernel runs on one thread. */
 #define PARALLEL_MIN_BYTES (256 * 1024)
@@ -17,15 +19,26 @@ static void cat_piece(char *out, size_t es, int64_t out_inner, const ct__cat_inp
            len);
 }
 
+typedef struct cat_job {
+    char *out;
+    size_t es;
+    int64_t out_inner, pieces;
+    const ct__cat_input *in;
+} cat_job;
+
+static void cat_pieces(int64_t begin, int64_t end, void *arg) {
+    const cat_job *c = arg;
+    for (int64_t w = begin; w < end; w++) cat_piece(c->out, c->es, c->out_inner, c->in, w / c->pieces, w % c->pieces);
+}
+
 ct_status ct__cpu_cat(void *out, ct_dtype dtype, int64_t outer, int64_t out_inner, int n, const ct__cat_input *in) {
     size_t es = ct_dtype_size(dtype);
     for (int i = 0; i < n; i++) {
         if (in[i].inner == 0 || outer == 0) continue;
-        int64_t pieces = (int64_t)(((size_t)in[i].inner * es + PIECE_BYTES - 1) / PIECE_BYTES);
-        int64_t work = outer * pieces;
-        size_t bytes = (size_t)(outer * in[i].inner) * es;
-#pragma omp parallel for schedule(static) if (bytes >= PARALLEL_MIN_BYTES && work > 1)
-        for (int64_t w = 0; w < work; w++) cat_piece(out, es, out_inner, &in[i], w / pieces, w % pieces);
+        cat_job c = {out, es, out_inner, (int64_t)(((size_t)in[i].inner * es + PIECE_BYTES - 1) / PIECE_BYTES), &in[i]};
+        /* pieces per item so that about PARALLEL_MIN_BYTES go to a thread at the least */
+        size_t item_bytes = (size_t)in[i].inner * es / (size_t)c.pieces + 1;
+        ct__parallel_for(outer * c.pieces, (int64_t)(PARALLEL_MIN_BYTES / item_bytes) + 1, cat_pieces, &c);
     }
     return CT_OK;
 }
@@ -59,6 +72,16 @@ static void repeat_row(const ct__view *dst, const ct__view *src, int64_t r, size
     }
 }
 
+typedef struct repeat_job {
+    const ct__view *dst, *src;
+    size_t es;
+} repeat_job;
+
+static void repeat_rows(int64_t begin, int64_t end, void *arg) {
+    const repeat_job *j = arg;
+    for (int64_t r = begin; r < end; r++) repeat_row(j->dst, j->src, r, j->es);
+}
+
 ct_status ct__cpu_repeat(ct__view dst, ct__view src) {
     size_t es = ct_dtype_size(dst.dtype);
     int64_t numel = 1;
@@ -69,7 +92,8 @@ ct_status ct__cpu_repeat(ct__view dst, ct__view src) {
         return CT_OK;
     }
     int64_t rows = numel / dst.shape[dst.ndim - 1];
-#pragma omp parallel for schedule(static) if ((size_t)numel * es >= PARALLEL_MIN_BYTES && rows > 1)
-    for (int64_t r = 0; r < rows; r++) repeat_row(&dst, &src, r, es);
+    repeat_job j = {&dst, &src, es};
+    size_t row_bytes = (size_t)(numel / rows) * es + 1;
+    ct__parallel_for(rows, (int64_t)(PARALLEL_MIN_BYTES / row_bytes) + 1, repeat_rows, &j);
     return CT_OK;
 }
