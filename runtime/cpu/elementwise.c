@@ -142,7 +142,8 @@ ALWAYS_INLINE float tanh_f32(float x) {
 
 /* 1 + erf(x / sqrt 2) = 2 Phi(x), accurate in relative terms also far in the negative tail: z P(z^2) for
  * |z| < 0.9 (z = x / sqrt 2), else erfc |z| = e^(-z^2) t Q(t) with t = 1 / (1 + |z| / 2). z^2 = x^2 / 2 is split
- * into an exact head and a small tail, so the rounding of x^2 never reaches the exponential. */
+ * into its rounded value and the exact rounding error, so that error never reaches the exponential (one exponential,
+ * then a first-order correction). */
 ALWAYS_INLINE float one_plus_erf_scaled_f32(float x) {
     float z = x * (float)M_SQRT1_2, a = fabsf(z), z2 = z * z;
     float p = -0.000562539615f;
@@ -164,8 +165,13 @@ ALWAYS_INLINE float one_plus_erf_scaled_f32(float x) {
     q = q * t + 0.247514188f;
     q = q * t + 0.281978875f;
     q = q * t + 0.282101184f;
-    float x_hi = float_of(bits_of(xa) & 0xfffff000u), x_lo = xa - x_hi; /* x_hi^2 is exact */
-    float erfc = exp_f32(-0.5f * x_hi * x_hi) * exp_f32(-0.5f * x_lo * (xa + x_hi)) * t * q;
+    /* x^2 = h + l exactly (Dekker's product: x_hi has 12 significant bits, so x_hi^2, x_hi x_lo and x_lo^2 are
+     * exact), and e^(-(h + l) / 2) = e^(-h / 2) (1 - l / 2) to 1e-10, since |l| <= ulp(h) / 2 */
+    float x_hi = float_of(bits_of(xa) & 0xfffff000u), x_lo = xa - x_hi;
+    float h = xa * xa, l = ((x_hi * x_hi - h) + 2.0f * x_hi * x_lo) + x_lo * x_lo;
+    float e = exp_f32(-0.5f * h);
+    e = e - (0.5f * l) * e;
+    float erfc = e * (t * q);
     float large = x < 0 ? erfc : 2.0f - erfc;
     return a < 0.9f ? small : large;
 }
@@ -206,12 +212,13 @@ static inline bool b_mul(bool x, bool y, bool alpha) { return x & y; }
 
 /* ---- inner loops ----------------------------------------------------------------------------------------------- */
 
-/* On x86-64 every inner loop is built twice, for the baseline (SSE2) and for x86-64-v3 (AVX2, FMA), and the loader
- * picks the one the machine runs (GCC's target_clones, through an ifunc): the vectorised loops then do 8 floats at
- * a time where the CPU allows. Not under ThreadSanitizer: the ifunc resolvers run before its runtime is up and crash
- * the program at start-up. */
+/* On x86-64 every inner loop is built three times, for the baseline (SSE2), x86-64-v3 (AVX2, FMA) and x86-64-v4
+ * (AVX-512), and the loader picks the best one the machine runs (GCC's target_clones, through an ifunc): the
+ * vectorised loops then do 8 or 16 floats at a time where the CPU allows. AVX-512 also brings 32 vector registers,
+ * which the long transcendental loops (gelu) need to run without spilling. Not under ThreadSanitizer: the ifunc
+ * resolvers run before its runtime is up and crash the program at start-up. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
-#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define LOOP_CLONES
 #endif
