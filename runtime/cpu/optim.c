@@ -1,6 +1,7 @@
 /* The CPU optimizer kernels: SGD and Adam/AdamW updates and the gradient-clipping passes over a table of contiguous
- * tensors (kernels/optim.h). One loop per tensor, split across OpenMP threads when the tensor is large; each
- * element is independent, so the result does not depend on the number of threads.
+ * tensors (kernels/optim.h). One loop per tensor, split across the CPU pool's threads (parallel.h) when the tensor
+ * is large; each element is independent, and the norms sum fixed parts in a fixed order, so no result depends on
+ * the number of threads.
  *
  * The arithmetic follows PyTorch's single-tensor implementations operation by operation, in the parameter's dtype
  * with the Python-side scalars (1 - dampening, 1 - beta1, ...) computed in double and then converted, as PyTorch
@@ -11,22 +12,38 @@
 #include <stdbool.h>
 
 #include "kernels/optim.h"
+#include "parallel.h"
 
 #define PARALLEL_MIN_ELEMENTS 32768
+#define MAX_PARTS 256 /* the norms' partial sums: parts of at least PARALLEL_MIN_ELEMENTS, at most this many */
+
+/* What a range function of this file needs: the hyperparameters, one tensor, and (for the clipping passes) the
+ * norm's order, the scale or the bounds, and the partial results. */
+typedef struct range_ctx {
+    const ct__optim_hyper *h;
+    const ct__optim_tensor *t;
+    double p, lo, hi;
+    int64_t part;
+    double *partial;
+} range_ctx;
+
+/* Buffer k of the tensor, from element begin on (NULL stays NULL: an unused buffer). */
+#define BUF(T, k) (t->buf[k] ? (T *)t->buf[k] + begin : NULL)
 
 
 /* Vectorisation. Each loop is instantiated per variant with the switches as literal constants (GCC turns a select
  * on a loop-invariant flag into a branch, and a branch stops `omp simd`), and the file is built with
  * -fno-math-errno (CMakeLists.txt) so that sqrt is the bare instruction. Per-element results are unchanged: a
- * 4-wide SSE loop rounds each lane as the scalar loop does. */
-#define PARALLEL_SIMD _Pragma("omp parallel for simd if (n >= PARALLEL_MIN_ELEMENTS) schedule(static)")
+ * 4-wide SSE loop rounds each lane as the scalar loop does. Each DEFINE_ makes a range function over elements
+ * [begin, end) of one tensor, which ct__parallel_for splits. */
+#define SIMD _Pragma("omp simd")
 
 /* ---- SGD ------------------------------------------------------------------------------------------------------- */
 
 /* g: the gradient, negated for maximize, plus weight decay (DECAY); MODE 0: p += -lr g; MODE 1 (the buffer's first
  * step): b = g; MODE 2: b = momentum b + (1 - dampening) g; then p += -lr (NESTEROV ? g + momentum b : b). */
 #define SGD_LOOP(DECAY, MODE, NESTEROV)                                                                            \
-    PARALLEL_SIMD for (int64_t i = 0; i < n; i++) {                                                              \
+    SIMD for (int64_t i = 0; i < n; i++) {                                                                       \
         T g = grad[i] * sgn;                                                                                     \
         if (DECAY) g = g + wd * p[i];                                                                            \
         if (MODE == 0) {                                                                                         \
@@ -39,13 +56,15 @@
     }
 
 #define DEFINE_SGD(T_)                                                                                             \
-    static void sgd_##T_(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                  \
+    static void sgd_##T_(int64_t begin, int64_t end, void *arg) {                                                \
         typedef T_ T;                                                                                            \
-        T *p = t->param, *buf = t->buf[0];                                                                       \
-        const T *grad = t->grad;                                                                                 \
+        const ct__optim_hyper *h = ((range_ctx *)arg)->h;                                                        \
+        const ct__optim_tensor *t = ((range_ctx *)arg)->t;                                                       \
+        T *p = (T *)t->param + begin, *buf = BUF(T, 0);                                                          \
+        const T *grad = (const T *)t->grad + begin;                                                              \
         const T wd = (T)h->weight_decay, mom = (T)h->momentum, damp = (T)(1 - h->dampening), neg_lr = (T)-h->lr; \
         const T sgn = h->maximize ? -1 : 1; /* -g exactly */                                                     \
-        int64_t n = t->numel;                                                                                    \
+        int64_t n = end - begin;                                                                                 \
         int mode = h->momentum == 0 ? 0 : t->first ? 1 : 2;                                                      \
         switch ((h->weight_decay != 0) * 6 + mode * 2 + (mode != 0 && h->nesterov)) {                            \
         case 0: SGD_LOOP(0, 0, 0) break;                                                                         \
@@ -71,7 +90,7 @@ DEFINE_SGD(double)
  * weights below 0.5 (LOW) or not, exp_avg_sq * beta2 + (1 - beta2) g g, with AMSGRAD the running maximum (NaN
  * wins, as torch.maximum), then p += -step_size m / (sqrt(v) / bias_correction2_sqrt + eps). */
 #define ADAM_LOOP(L2, LOW, AMSGRAD)                                                                                \
-    PARALLEL_SIMD for (int64_t i = 0; i < n; i++) {                                                              \
+    SIMD for (int64_t i = 0; i < n; i++) {                                                                       \
         T g = grad[i] * sgn, pi = p[i];                                                                          \
         if (L2) g = g + wd * pi;                                                                                 \
         pi = pi * decay_mul;                                                                                     \
@@ -89,15 +108,17 @@ DEFINE_SGD(double)
     }
 
 #define DEFINE_ADAM(T_)                                                                                            \
-    static void adam_##T_(const ct__optim_hyper *h, const ct__optim_tensor *t) {                                 \
+    static void adam_##T_(int64_t begin, int64_t end, void *arg) {                                               \
         typedef T_ T;                                                                                            \
-        T *p = t->param, *m = t->buf[0], *v = t->buf[1], *vmax = t->buf[2];                                      \
-        const T *grad = t->grad;                                                                                 \
+        const ct__optim_hyper *h = ((range_ctx *)arg)->h;                                                        \
+        const ct__optim_tensor *t = ((range_ctx *)arg)->t;                                                       \
+        T *p = (T *)t->param + begin, *m = BUF(T, 0), *v = BUF(T, 1), *vmax = BUF(T, 2);                         \
+        const T *grad = (const T *)t->grad + begin;                                                              \
         bool decay = h->weight_decay != 0;                                                                       \
         const T wd = (T)h->weight_decay, decay_mul = decay && h->decoupled ? (T)(1 - h->lr * h->weight_decay) : 1; \
         const T w1 = (T)(1 - h->beta1), beta2 = (T)h->beta2, w2 = (T)(1 - h->beta2), eps = (T)h->eps;            \
         const T bc2 = (T)t->bias_correction2_sqrt, neg_step = (T)-t->step_size, sgn = h->maximize ? -1 : 1;      \
-        int64_t n = t->numel;                                                                                    \
+        int64_t n = end - begin;                                                                                 \
         switch ((decay && !h->decoupled) * 4 + (fabs((double)w1) < 0.5) * 2 + h->amsgrad) {                      \
         case 0: ADAM_LOOP(0, 0, 0) break;                                                                        \
         case 1: ADAM_LOOP(0, 0, 1) break;                                                                        \
@@ -116,58 +137,59 @@ DEFINE_ADAM(double)
 
 ct_status ct__cpu_optim_step(const ct__optim_hyper *h, ct_dtype dtype, const ct__optim_tensor *tensors, int n) {
     bool f32 = dtype == CT_FLOAT32;
+    ct__range_fn fn = h->algo == CT__OPTIM_SGD ? (f32 ? sgd_float : sgd_double) : (f32 ? adam_float : adam_double);
     for (int k = 0; k < n; k++) {
-        if (h->algo == CT__OPTIM_SGD) f32 ? sgd_float(h, &tensors[k]) : sgd_double(h, &tensors[k]);
-        else f32 ? adam_float(h, &tensors[k]) : adam_double(h, &tensors[k]);
+        range_ctx c = {.h = h, .t = &tensors[k]};
+        ct__parallel_for(tensors[k].numel, PARALLEL_MIN_ELEMENTS, fn, &c);
     }
     return CT_OK;
 }
 
 /* ---- clipping --------------------------------------------------------------------------------------------------- */
 
-/* sum |x|^p in double; p = 2 and p = 1 without pow. */
-#define DEFINE_POWER_SUM(T)                                                                                        \
-    static double power_sum_##T(const T *x, int64_t n, double p) {                                               \
-        double sum = 0;                                                                                          \
-        if (p == 2) {                                                                                            \
-            _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) reduction(+ : sum) schedule(static)")      \
-            for (int64_t i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];                                  \
-        } else if (p == 1) {                                                                                     \
-            _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) reduction(+ : sum) schedule(static)")      \
-            for (int64_t i = 0; i < n; i++) sum += fabs((double)x[i]);                                           \
-        } else {                                                                                                 \
-            _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) reduction(+ : sum) schedule(static)")      \
-            for (int64_t i = 0; i < n; i++) sum += pow(fabs((double)x[i]), p);                                   \
+/* Part i of the norm pass: sum |x|^p in double (p = 2 and p = 1 without pow), or for p = inf the largest |x| (NaN
+ * when some x is NaN), over elements [i part, (i + 1) part) into partial[i]. */
+#define DEFINE_NORM_PART(T)                                                                                        \
+    static void norm_part_##T(int64_t begin, int64_t end, void *arg) {                                           \
+        const range_ctx *c = arg;                                                                                \
+        const T *x = c->t->param;                                                                                \
+        double p = c->p;                                                                                         \
+        for (int64_t part = begin; part < end; part++) {                                                         \
+            int64_t lo = part * c->part, hi = lo + c->part < c->t->numel ? lo + c->part : c->t->numel;           \
+            double acc = 0;                                                                                      \
+            if (isinf(p)) {                                                                                      \
+                for (int64_t i = lo; i < hi; i++) {                                                              \
+                    double a = fabs((double)x[i]);                                                               \
+                    if (a != a || a > acc) acc = a;                                                              \
+                    if (a != a) break;                                                                           \
+                }                                                                                                \
+            } else if (p == 2) {                                                                                 \
+                for (int64_t i = lo; i < hi; i++) acc += (double)x[i] * (double)x[i];                            \
+            } else if (p == 1) {                                                                                 \
+                for (int64_t i = lo; i < hi; i++) acc += fabs((double)x[i]);                                     \
+            } else {                                                                                             \
+                for (int64_t i = lo; i < hi; i++) acc += pow(fabs((double)x[i]), p);                             \
+            }                                                                                                    \
+            c->partial[part] = acc;                                                                              \
         }                                                                                                        \
-        return sum;                                                                                              \
-    }                                                                                                            \
-    /* the largest |x|, NaN when some x is NaN */                                                                \
-    static double max_abs_##T(const T *x, int64_t n) {                                                          \
-        double best = 0;                                                                                         \
-        int nan = 0;                                                                                             \
-        _Pragma("omp parallel for if (n >= PARALLEL_MIN_ELEMENTS) reduction(max : best) reduction(| : nan)")     \
-        for (int64_t i = 0; i < n; i++) {                                                                        \
-            double a = fabs((double)x[i]);                                                                       \
-            if (a != a) nan = 1;                                                                                 \
-            else if (a > best) best = a;                                                                         \
-        }                                                                                                        \
-        return nan ? NAN : best;                                                                                 \
     }
 
-DEFINE_POWER_SUM(float)
-DEFINE_POWER_SUM(double)
+DEFINE_NORM_PART(float)
+DEFINE_NORM_PART(double)
 
 ct_status ct__cpu_foreach_norm(ct_dtype dtype, const ct__optim_tensor *tensors, int n, double p, double *out) {
-    bool f32 = dtype == CT_FLOAT32;
-    double acc = 0;
+    double acc = 0, partial[MAX_PARTS];
     for (int k = 0; k < n; k++) {
-        const void *x = tensors[k].param;
         int64_t m = tensors[k].numel;
-        if (isinf(p)) {
-            double a = f32 ? max_abs_float(x, m) : max_abs_double(x, m);
-            acc = (a != a || a > acc) ? a : acc;
-        } else {
-            acc += f32 ? power_sum_float(x, m, p) : power_sum_double(x, m, p);
+        if (m == 0) continue;
+        int64_t part = (m + MAX_PARTS - 1) / MAX_PARTS;
+        if (part < PARALLEL_MIN_ELEMENTS) part = PARALLEL_MIN_ELEMENTS;
+        int64_t parts = (m + part - 1) / part;
+        range_ctx c = {.t = &tensors[k], .p = p, .part = part, .partial = partial};
+        ct__parallel_for(parts, 1, dtype == CT_FLOAT32 ? norm_part_float : norm_part_double, &c);
+        for (int64_t i = 0; i < parts; i++) {
+            if (isinf(p)) acc = (partial[i] != partial[i] || partial[i] > acc) ? partial[i] : acc;
+            else acc += partial[i];
         }
     }
     *out = acc;
@@ -175,13 +197,17 @@ ct_status ct__cpu_foreach_norm(ct_dtype dtype, const ct__optim_tensor *tensors, 
 }
 
 #define DEFINE_SCALE_CLAMP(T)                                                                                      \
-    static void scale_##T(T *x, int64_t n, T s) {                                                                \
-        PARALLEL_SIMD                                                                                            \
-        for (int64_t i = 0; i < n; i++) x[i] = x[i] * s;                                                         \
+    static void scale_##T(int64_t begin, int64_t end, void *arg) {                                               \
+        const range_ctx *c = arg;                                                                                \
+        T *x = c->t->param, s = (T)c->p;                                                                         \
+        SIMD                                                                                                     \
+        for (int64_t i = begin; i < end; i++) x[i] = x[i] * s;                                                   \
     }                                                                                                            \
-    static void clamp_##T(T *x, int64_t n, T lo, T hi) {                                                        \
-        PARALLEL_SIMD                                                                                            \
-        for (int64_t i = 0; i < n; i++) {                                                                        \
+    static void clamp_##T(int64_t begin, int64_t end, void *arg) {                                               \
+        const range_ctx *c = arg;                                                                                \
+        T *x = c->t->param, lo = (T)c->lo, hi = (T)c->hi;                                                        \
+        SIMD                                                                                                     \
+        for (int64_t i = begin; i < end; i++) {                                                                  \
             T v = x[i] < lo ? lo : x[i];                                                                         \
             x[i] = v > hi ? hi : v;                                                                              \
         }                                                                                                        \
@@ -192,16 +218,16 @@ DEFINE_SCALE_CLAMP(double)
 
 ct_status ct__cpu_foreach_scale(ct_dtype dtype, const ct__optim_tensor *tensors, int n, double scale) {
     for (int k = 0; k < n; k++) {
-        if (dtype == CT_FLOAT32) scale_float(tensors[k].param, tensors[k].numel, (float)scale);
-        else scale_double(tensors[k].param, tensors[k].numel, scale);
+        range_ctx c = {.t = &tensors[k], .p = scale};
+        ct__parallel_for(tensors[k].numel, PARALLEL_MIN_ELEMENTS, dtype == CT_FLOAT32 ? scale_float : scale_double, &c);
     }
     return CT_OK;
 }
 
 ct_status ct__cpu_foreach_clamp(ct_dtype dtype, const ct__optim_tensor *tensors, int n, double lo, double hi) {
     for (int k = 0; k < n; k++) {
-        if (dtype == CT_FLOAT32) clamp_float(tensors[k].param, tensors[k].numel, (float)lo, (float)hi);
-        else clamp_double(tensors[k].param, tensors[k].numel, lo, hi);
+        range_ctx c = {.t = &tensors[k], .lo = lo, .hi = hi};
+        ct__parallel_for(tensors[k].numel, PARALLEL_MIN_ELEMENTS, dtype == CT_FLOAT32 ? clamp_float : clamp_double, &c);
     }
     return CT_OK;
 }
