@@ -1,5 +1,6 @@
 // The CUDA runtime behind runtime/core: device count, raw memory for the caching allocator, pinned host memory,
-// synchronous copies, and synchronisation that reports the device-side error flag.
+// synchronous and asynchronous copies, events that guard pinned blocks in flight, and synchronisation that reports
+// the device-side error flag.
 //
 // The error flag: a kernel that finds bad data (an index out of range) never traps, since a trap kills the CUDA
 // context; it stores a code and the offending values in this device's flag word instead, and skips the write.
@@ -61,6 +62,44 @@ extern "C" ct_status ct__cuda_memcpy(int dev, void *dst, const void *src, size_t
     CT_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kinds[kind]));
     return kind == CT__D2H ? report_error_flag(dev) : CT_OK; // reading results back synchronises: report bad data
 }
+
+// ---- asynchronous copies and the events that guard their pinned host blocks --------------------------------------
+
+// Stream 0 is the legacy default stream, the one every kernel launch uses (no stream argument): a copy queued there
+// is ordered before the kernels queued after it, and after those queued before.
+extern "C" ct_status ct__cuda_memcpy_async(int dev, void *dst, const void *src, size_t nbytes,
+                                           ct__memcpy_kind kind) {
+    static const cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice,
+                                           cudaMemcpyHostToHost};
+    if (nbytes == 0) return CT_OK;
+    CT_CUDA_CHECK(cudaSetDevice(dev));
+    CT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kinds[kind], 0));
+    return CT_OK;
+}
+
+extern "C" ct_status ct__cuda_event_record(int dev, void **event) {
+    cudaEvent_t e;
+    CT_CUDA_CHECK(cudaSetDevice(dev));
+    CT_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    cudaError_t err = cudaEventRecord(e, 0);
+    if (err != cudaSuccess) cudaEventDestroy(e);
+    CT_CUDA_CHECK(err);
+    *event = (void *)e;
+    return CT_OK;
+}
+
+extern "C" int ct__cuda_event_query(void *event) {
+    cudaError_t err = cudaEventQuery((cudaEvent_t)event);
+    if (err == cudaSuccess) return 1;
+    cudaGetLastError(); // "not ready" is an answer, not an error to leave for the next checked call
+    return err == cudaErrorNotReady ? 0 : -1;
+}
+
+extern "C" void ct__cuda_event_wait(void *event) {
+    if (cudaEventSynchronize((cudaEvent_t)event) != cudaSuccess) cudaGetLastError();
+}
+
+extern "C" void ct__cuda_event_destroy(void *event) { cudaEventDestroy((cudaEvent_t)event); }
 
 // ---- the device-side error flag ---------------------------------------------------------------------------------
 

@@ -51,6 +51,16 @@ ct_status ct__cuda_host_alloc(size_t nbytes, void **out);
 ct_status ct__cuda_host_free(void *ptr);
 /* Synchronous copy of nbytes (dev is the device for D2H/H2D/D2D). */
 ct_status ct__cuda_memcpy(int dev, void *dst, const void *src, size_t nbytes, ct__memcpy_kind kind);
+/* Asynchronous copy of nbytes (cudaMemcpyAsync) queued on dev's stream, the legacy default stream on which every
+ * kernel runs: later kernels are ordered after it without a host wait. The host side must be page-locked and must
+ * stay alive until the copy is over (runtime/core/host_allocator.h records an event for that). */
+ct_status ct__cuda_memcpy_async(int dev, void *dst, const void *src, size_t nbytes, ct__memcpy_kind kind);
+/* Events for the pinned host allocator: a new event recorded on dev's stream after the work queued so far; its
+ * state (1 completed, 0 not yet, -1 the query failed; never waits); a wait for it; its destruction. */
+ct_status ct__cuda_event_record(int dev, void **event);
+int ct__cuda_event_query(void *event);
+void ct__cuda_event_wait(void *event);
+void ct__cuda_event_destroy(void *event);
 /* The device-side error flag of dev: 4 words {code, value, dim, size} in device memory, zero while no kernel has
  * raised one. A kernel that finds bad data writes it with atomicCAS on word 0 (first error wins) and skips the
  * bad element; it never traps. */

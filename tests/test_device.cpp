@@ -159,3 +159,136 @@ TEST_F(Cuda, PinnedTensorsArePageLockedAndCopyToTheGpu) {
     EXPECT_ERROR(CT_ERR_DEVICE, "only dense CPU tensors can be pinned");
     ct_scope_end();
 }
+
+// ---- non-blocking copies (ct_copy_async_, ct_to_device_async): on the CPU a plain copy, as in PyTorch ----
+
+TEST(Device, NonBlockingCopyOnTheCpuIsAPlainCopy) {
+    ct_scope_begin();
+    ct_tensor *src = tensor_f32({1.5f, -2.5f, 3.0f}, {3});
+    ct_tensor *dst = ct_zeros(2, SHAPE(2, 3), CT_INT64, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_copy_async_(dst, src), CT_OK) << ct_last_error(); // broadcast and convert, as ct_copy_
+    EXPECT_EQ(values_of(dst), (std::vector<double>{1, -2, 3, 1, -2, 3}));
+    ct_tensor *pinned = ct_pin_memory(src); // plain memory without a GPU: still a valid source
+    ct_tensor *same = ct_to_device_async(pinned, CT_DEVICE_CPU);
+    ASSERT_NE(same, nullptr) << ct_last_error();
+    EXPECT_EQ(ct_data_ptr(same), ct_data_ptr(pinned)) << "already on the device: the tensor itself";
+    ct_tensor *into = ct_zeros(1, SHAPE(3), CT_FLOAT32, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_copy_async_(into, pinned), CT_OK) << ct_last_error();
+    EXPECT_EQ(values_of(into), (std::vector<double>{1.5, -2.5, 3.0}));
+    ct_scope_end();
+}
+
+TEST(Device, NonBlockingCopyRecordsAutogradLikeTheBlockingOne) {
+    ct_scope_begin();
+    ct_tensor *w = tensor_f32({1, 2, 3}, {3});
+    ASSERT_EQ(ct_set_requires_grad(w, true), CT_OK);
+    ct_tensor *moved = ct_to_device_async(w, CT_DEVICE_CPU); // the same device: w itself
+    EXPECT_EQ(ct_data_ptr(moved), ct_data_ptr(w));
+    ct_tensor *dst = ct_zeros(1, SHAPE(3), CT_FLOAT32, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_copy_async_(dst, w), CT_OK) << ct_last_error();
+    ASSERT_EQ(ct_backward(ct_sum(ct_mul_scalar(dst, 2), 0, nullptr, false), nullptr, false), CT_OK) << ct_last_error();
+    EXPECT_EQ(values_of(ct_grad(w)), (std::vector<double>{2, 2, 2}));
+    EXPECT_EQ(ct_copy_async_(w, dst), CT_ERR_STATE); // a leaf that requires grad is not overwritten
+    EXPECT_ERROR(CT_ERR_STATE, "ct_copy_async_: a leaf Variable that requires grad is being used in an in-place");
+    ct_scope_end();
+}
+
+TEST(Device, NonBlockingCopyErrorsAreThoseOfTheBlockingOne) {
+    ct_scope_begin();
+    ct_tensor *src = ct_ones(1, SHAPE(3), CT_FLOAT32, CT_DEVICE_CPU);
+    ct_tensor *dst = ct_zeros(1, SHAPE(4), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_copy_async_(dst, src), CT_ERR_SHAPE);
+    EXPECT_ERROR(CT_ERR_SHAPE, "ct_copy_async_: the size of src [3] cannot be broadcast to the size of dst [4]");
+    EXPECT_EQ(ct_copy_async_(nullptr, src), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_copy_async_");
+    EXPECT_EQ(ct_to_device_async(nullptr, CT_DEVICE_CPU), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_to_device_async");
+    EXPECT_EQ(ct_to_device_async(src, ct_device{CT_CPU, 3}), nullptr);
+    EXPECT_ERROR(CT_ERR_DEVICE, "CPU device index must be 0, got 3");
+    ct_scope_end();
+}
+
+TEST(Device, NonBlockingCopyToCudaWhereThereIsNoneIsTheSameClearError) {
+    if (ct_cuda_is_available()) GTEST_SKIP() << "a GPU is present: this test is about its absence";
+    ct_scope_begin();
+    ct_tensor *pinned = ct_pin_memory(ct_ones(1, SHAPE(4), CT_FLOAT32, CT_DEVICE_CPU));
+    EXPECT_FALSE(ct_is_pinned(pinned)) << "without a GPU, page-locking buys nothing";
+    EXPECT_EQ(ct_to_device(pinned, CT_DEVICE_CUDA(0)), nullptr);
+    std::string blocking = ct_last_error();
+    ct_clear_error();
+    EXPECT_EQ(ct_to_device_async(pinned, CT_DEVICE_CUDA(0)), nullptr);
+    EXPECT_EQ(ct_last_status(), CT_ERR_NO_CUDA);
+    EXPECT_EQ(std::string(ct_last_error()), blocking);
+    EXPECT_ERROR(CT_ERR_NO_CUDA, ct_built_with_cuda() ? "no CUDA device is available (cuda:0 was asked for)"
+                                                      : "Torch not compiled with CUDA enabled");
+    ct_scope_end();
+}
+
+// ---- non-blocking copies on a GPU ----
+
+TEST_F(Cuda, NonBlockingCopyFromPinnedMemoryIsOrderedBeforeLaterKernels) {
+    ct_scope_begin();
+    int64_t n = 16 << 20; // 64 MiB of float32: a copy long enough to be still running when the host goes on
+    ct_tensor *pinned = ct_pin_memory(ct_arange(0, (double)n, 1, CT_FLOAT32, CT_DEVICE_CPU));
+    ASSERT_TRUE(ct_is_pinned(pinned));
+    ct_tensor *g = ct_keep(ct_to_device_async(pinned, CT_DEVICE_CUDA(0)));
+    ASSERT_NE(g, nullptr) << ct_last_error();
+    ct_tensor *doubled = ct_keep(ct_mul_scalar(g, 2)); // queued after the copy on the same stream, no host wait
+    ct_scope_end();                                   // the pinned source goes while the copy may still run
+    ct_scope_begin();
+    ct_tensor *scribble = ct_pin_memory(ct_full(1, &n, -1, CT_FLOAT32, CT_DEVICE_CPU)); // same size class
+    ASSERT_NE(scribble, nullptr) << ct_last_error();
+    ASSERT_EQ(ct_synchronize(CT_DEVICE_CUDA(0)), CT_OK) << ct_last_error();
+    double first, last;
+    ASSERT_EQ(ct_item(ct_select(doubled, 0, 1), &first), CT_OK);
+    ASSERT_EQ(ct_item(ct_select(doubled, 0, n - 1), &last), CT_OK);
+    EXPECT_EQ(first, 2.0);
+    EXPECT_EQ(last, 2.0 * (double)(n - 1)) << "the pinned block was reused before the copy from it was over";
+    ct_scope_end();
+    ct_release(g), ct_release(doubled);
+}
+
+TEST_F(Cuda, PinnedBlocksAreReusedOnceTheirCopiesAreOver) {
+    ct_scope_begin();
+    ct_tensor *p1 = ct_keep(ct_pin_memory(ct_arange(0, 1000, 1, CT_FLOAT32, CT_DEVICE_CPU)));
+    void *block = ct_data_ptr(p1);
+    ct_tensor *g = ct_to_device_async(p1, CT_DEVICE_CUDA(0));
+    ASSERT_NE(g, nullptr) << ct_last_error();
+    ct_release(p1);
+    ASSERT_EQ(ct_synchronize(CT_DEVICE_CUDA(0)), CT_OK); // the copy is over: the block goes back to the cache
+    ct_tensor *p2 = ct_pin_memory(ct_arange(0, 900, 1, CT_FLOAT32, CT_DEVICE_CPU)); // the same 4 KiB class
+    EXPECT_EQ(ct_data_ptr(p2), block) << "a pinned block is reused, not page-locked again";
+    EXPECT_EQ(values_of(g), values_of(ct_arange(0, 1000, 1, CT_FLOAT32, CT_DEVICE_CPU)));
+    ct_scope_end();
+}
+
+TEST_F(Cuda, NonBlockingCopyToTheCpuLandsInPinnedMemory) {
+    ct_scope_begin();
+    ct_tensor *h = ct_view(ct_arange(0, 12, 1, CT_FLOAT32, CT_DEVICE_CPU), 2, SHAPE(3, 4));
+    ct_tensor *d = ct_to_device(h, CT_DEVICE_CUDA(0));
+    ct_tensor *back = ct_to_device_async(d, CT_DEVICE_CPU);
+    ASSERT_NE(back, nullptr) << ct_last_error();
+    EXPECT_TRUE(ct_is_pinned(back)) << "page-locked, so that the device can write it asynchronously";
+    ASSERT_EQ(ct_synchronize(CT_DEVICE_CUDA(0)), CT_OK); // before the host reads it
+    EXPECT_EQ(values_of(back), values_of(h));
+    ct_tensor *into = ct_pin_memory(ct_zeros(2, SHAPE(3, 4), CT_FLOAT32, CT_DEVICE_CPU));
+    ASSERT_EQ(ct_copy_async_(into, d), CT_OK) << ct_last_error();
+    ASSERT_EQ(ct_synchronize(CT_DEVICE_CUDA(0)), CT_OK);
+    EXPECT_EQ(values_of(into), values_of(h));
+    ct_scope_end();
+}
+
+TEST_F(Cuda, NonBlockingCopyFallsBackToASynchronousOneWhereItMust) {
+    ct_scope_begin();
+    ct_tensor *h = ct_view(ct_arange(0, 12, 1, CT_FLOAT32, CT_DEVICE_CPU), 2, SHAPE(3, 4));
+    ct_tensor *d = ct_to_device_async(h, CT_DEVICE_CUDA(0)); // pageable source
+    EXPECT_EQ(values_of(d), values_of(h));
+    ct_tensor *pinned = ct_pin_memory(h);
+    ct_tensor *strided = ct_zeros(2, SHAPE(4, 3), CT_FLOAT64, CT_DEVICE_CUDA(0));
+    ASSERT_EQ(ct_copy_async_(ct_t(strided), pinned), CT_OK) << ct_last_error(); // converted, non-contiguous
+    EXPECT_EQ(values_of(ct_t(strided)), values_of(h));
+    ct_tensor *to_pageable = ct_zeros(2, SHAPE(3, 4), CT_INT64, CT_DEVICE_CPU);
+    ASSERT_EQ(ct_copy_async_(to_pageable, d), CT_OK) << ct_last_error(); // pageable destination: synchronous
+    EXPECT_EQ(values_of(to_pageable), values_of(h));
+    ct_scope_end();
+}

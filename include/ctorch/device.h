@@ -48,8 +48,9 @@ bool ct_built_with_cuda(void);
  * no CUDA device) or CT_ERR_DEVICE (ordinal out of range) for a CUDA device that is not there. */
 ct_status ct_device_check(ct_device device);
 
-/* Waits for all work queued on the device, and reports a pending device-side error (e.g. an index that a kernel
- * found out of bounds) as this call's error. No-op for the CPU. */
+/* Waits for all work queued on the device (torch.cuda.synchronize), including non-blocking copies
+ * (ct_copy_async_), and reports a pending device-side error (e.g. an index that a kernel found out of bounds) as
+ * this call's error. Pinned host blocks released while their copies ran become reusable. No-op for the CPU. */
 ct_status ct_synchronize(ct_device device);
 
 /* Statistics of one device's allocator, in bytes. */
@@ -66,7 +67,8 @@ ct_status ct_memory_stats_get(ct_device device, ct_memory_stats *out);
 /* Sets peak_allocated to the current allocated. */
 ct_status ct_memory_reset_peak(ct_device device);
 
-/* Returns the cached but unused blocks of a CUDA device to the driver (torch.cuda.empty_cache). No-op for the CPU. */
+/* Returns the cached but unused blocks of a CUDA device to the driver (torch.cuda.empty_cache), and the cached
+ * pinned host blocks whose copies are over. No-op for the CPU. */
 ct_status ct_cuda_empty_cache(ct_device device);
 
 #ifdef __cplusplus

@@ -191,11 +191,32 @@ ct_tensor *ct_clone(const ct_tensor *t);
 ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src);
 /* t itself (one more reference) when it is already on device, else a copy there. */
 ct_tensor *ct_to_device(const ct_tensor *t, ct_device device);
+/* Non-blocking versions, as PyTorch's dst.copy_(src, non_blocking=True) and t.to(device, non_blocking=True).
+ *
+ * A copy between a CPU tensor in page-locked memory (ct_pin_memory, or a pinned DataLoader batch) and a GPU is
+ * queued on the stream every ctorch kernel runs on, and the call returns before it is done. Kernels launched
+ * afterwards on that GPU (any op on the result) run after it without a host wait; the host must not touch the CPU
+ * side until ct_synchronize(device) has returned:
+ * - CPU -> GPU: do not write into the pinned source before then. Releasing it is safe at any time: its pinned block
+ *   carries an event and is neither reused nor freed until the copy is over (PyTorch's CachingHostAllocator).
+ * - GPU -> CPU: the values in the CPU destination are undefined until ct_synchronize(device), which also reports
+ *   a device-side error (an index out of range found by a kernel) that a blocking copy would have reported.
+ * Every other case is the same as the blocking call, synchronously: pageable (ordinary) host memory, a conversion
+ * of dtype or a non-contiguous layout on the CPU side, GPU to GPU, CPU to CPU (a plain copy, as in PyTorch).
+ * Arguments, errors (including "built without CUDA" / "no CUDA device") and autograd recording are those of
+ * ct_copy_ and ct_to_device. */
+ct_status ct_copy_async_(ct_tensor *dst, const ct_tensor *src);
+/* t itself (one more reference) when it is already on device, else a copy there as ct_copy_async_ makes it. A
+ * copy to the CPU lands in page-locked memory (as PyTorch's t.to("cpu", non_blocking=True)), so that it is
+ * asynchronous: call ct_synchronize on t's device before reading it. */
+ct_tensor *ct_to_device_async(const ct_tensor *t, ct_device device);
 /* t itself (one more reference) when it already has dtype, else a converted copy. */
 ct_tensor *ct_to_dtype(const ct_tensor *t, ct_dtype dtype);
-/* A copy of CPU tensor t in page-locked ("pinned") memory, from which copies to a GPU run asynchronously and at
- * full bus speed (Tensor.pin_memory). Where no GPU is usable, page-locking buys nothing and the copy is in ordinary
- * memory (ct_is_pinned tells which). A CUDA tensor is an error. */
+/* A copy of CPU tensor t in page-locked ("pinned") memory, from which copies to a GPU run asynchronously
+ * (ct_copy_async_, ct_to_device_async) and at full bus speed (Tensor.pin_memory). Pinned blocks are cached and
+ * reused by size class (a power of two), so pinning every batch of a loop does not page-lock new memory each time.
+ * Where no GPU is usable, page-locking buys nothing and the copy is in ordinary memory (ct_is_pinned tells which).
+ * A CUDA tensor is an error. */
 ct_tensor *ct_pin_memory(const ct_tensor *t);
 /* True when t's storage is page-locked host memory. */
 bool ct_is_pinned(const ct_tensor *t);

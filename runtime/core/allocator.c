@@ -1,10 +1,12 @@
-/* Storage memory for each device: a 64-byte aligned CPU allocator (optionally page-locked through CUDA), a caching
- * allocator per GPU (caching_allocator.c over cudaMalloc), the statistics of both, the allocation-failure hook for
- * tests, and guard bytes after CPU blocks for the op-test harness. */
+/* Storage memory for each device: a 64-byte aligned CPU allocator (page-locked blocks from the caching pinned host
+ * allocator, host_allocator.c over cudaMallocHost and CUDA events), a caching allocator per GPU
+ * (caching_allocator.c over cudaMalloc), the statistics of both, the allocation-failure hook for tests, and guard
+ * bytes after CPU blocks for the op-test harness. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "caching_allocator.h"
+#include "host_allocator.h"
 #include "internal.h"
 
 #define CPU_ALIGN 64
@@ -17,9 +19,49 @@ static atomic_llong guard_violations;
 
 static atomic_llong cpu_allocated, cpu_peak, cpu_num_allocs;
 static const char GUARDED_BLOCK; /* its address, as a block's handle, marks a guarded block */
-static const char PINNED_BLOCK;  /* ... and this one a page-locked block */
 
-bool ct__alloc_is_pinned(const void *handle) { return handle == &PINNED_BLOCK; }
+/* A CPU block's handle: NULL for plain memory, &GUARDED_BLOCK for a guarded one, else its pinned host block. */
+bool ct__alloc_is_pinned(const void *handle) { return handle && handle != &GUARDED_BLOCK; }
+
+#ifdef CTORCH_HAVE_CUDA
+/* ---- the pinned host allocator over cudaMallocHost and CUDA events ---- */
+
+static ct__host_allocator host_allocator;
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static ct_status raw_host_alloc(void *ctx, size_t n, void **out) { return ct__cuda_host_alloc(n, out); }
+static void raw_host_free(void *ctx, void *p) { ct__cuda_host_free(p); }
+static ct_status event_record(void *ctx, int dev, void **event) { return ct__cuda_event_record(dev, event); }
+static int event_query(void *ctx, void *event) { return ct__cuda_event_query(event); }
+static void event_wait(void *ctx, void *event) { ct__cuda_event_wait(event); }
+static void event_destroy(void *ctx, void *event) { ct__cuda_event_destroy(event); }
+
+static void host_init(void) {
+    ct__host_init(&host_allocator, (ct__raw_allocator){raw_host_alloc, raw_host_free, NULL},
+                  (ct__event_api){event_record, event_query, event_wait, event_destroy, NULL});
+}
+
+static ct__host_allocator *host(void) {
+    pthread_once(&host_once, host_init);
+    return &host_allocator;
+}
+#endif
+
+ct_status ct__pinned_record_use(const ct_storage *s, int device) {
+    if (!s->pinned || s->borrowed) return CT_OK;
+#ifdef CTORCH_HAVE_CUDA
+    return ct__host_record_use(host(), s->alloc_handle, device);
+#else
+    (void)device;
+    return CT_OK;
+#endif
+}
+
+void ct__pinned_poll(void) {
+#ifdef CTORCH_HAVE_CUDA
+    ct__host_poll(host());
+#endif
+}
 
 void ct_debug_fail_allocation_after(int64_t n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
 void ct_debug_set_guard_memory(bool on) { atomic_store(&guard_on, on); }
@@ -53,7 +95,11 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
     void *p = NULL;
 #ifdef CTORCH_HAVE_CUDA
     if (pinned && ct_cuda_is_available()) {
-        if (ct__cuda_host_alloc(size, &p) != CT_OK) return NULL;
+        ct__host_block *block;
+        if (!(p = ct__host_alloc(host(), size, &block))) return NULL;
+        *handle = block;
+        cpu_count((int64_t)size);
+        return p;
     } else
 #endif
     {
@@ -65,13 +111,13 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
         }
     }
     if (guarded) memset((char *)p + nbytes, GUARD_BYTE, size - nbytes);
-    *handle = guarded ? (void *)&GUARDED_BLOCK : pinned ? (void *)&PINNED_BLOCK : NULL;
+    *handle = guarded ? (void *)&GUARDED_BLOCK : NULL;
     cpu_count((int64_t)size);
     return p;
 }
 
 static void cpu_free(void *p, size_t nbytes, void *handle) {
-    bool guarded = handle == &GUARDED_BLOCK, pinned = handle == &PINNED_BLOCK;
+    bool guarded = handle == &GUARDED_BLOCK, pinned = ct__alloc_is_pinned(handle);
     size_t size = cpu_block_size(nbytes, guarded);
     if (guarded) {
         const unsigned char *g = (const unsigned char *)p + nbytes;
@@ -83,8 +129,8 @@ static void cpu_free(void *p, size_t nbytes, void *handle) {
     }
     cpu_count(-(int64_t)size);
 #ifdef CTORCH_HAVE_CUDA
-    if (pinned) {
-        ct__cuda_host_free(p);
+    if (pinned) { /* to the pinned cache, once the copies recorded on it are over */
+        ct__host_free(host(), handle);
         return;
     }
 #else
@@ -180,6 +226,7 @@ ct_status ct_cuda_empty_cache(ct_device device) {
     if (st != CT_OK || device.type == CT_CPU) return st;
 #ifdef CTORCH_HAVE_CUDA
     ct__caching_empty_cache(gpu_allocator(device.index));
+    ct__host_empty_cache(host());
 #endif
     return CT_OK;
 }

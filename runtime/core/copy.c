@@ -1,9 +1,16 @@
-/* Copies between tensors of any dtype and device, conversions, fills, and values out to C. */
+/* Copies between tensors of any dtype and device, conversions, fills, and values out to C.
+ *
+ * Non-blocking copies (ct_copy_async_, ct_to_device_async) take the same path as the blocking ones down to the one
+ * memcpy between host and device: when the host side of that memcpy is page-locked, it is queued with
+ * cudaMemcpyAsync on the kernels' stream and an event is recorded on the pinned block (so the block is not reused
+ * before the copy is over, host_allocator.h); otherwise it is the synchronous copy, as in PyTorch. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "autograd/autograd.h"
 #include "cpu/cpu_iter.h"
+#include "host_allocator.h"
 #include "internal.h"
 
 /* True when some element of t is reached by two indices (a size > 1 dim with stride 0, as after expand). */
@@ -42,23 +49,38 @@ static bool same_geometry(const ct_tensor *a, const ct_tensor *b) {
 static ct_tensor *staged(const ct_tensor *src, ct_dtype dtype, ct_device device);
 
 #ifdef CTORCH_HAVE_CUDA
-static ct_status memcpy_between(ct_tensor *dst, const ct_tensor *src) {
+/* Moves the bytes of contiguous src into contiguous dst, one of them on the CPU. Asynchronous when non_blocking and
+ * the host side is pinned: the host block then carries an event until the copy is over. */
+static ct_status memcpy_between(ct_tensor *dst, const ct_tensor *src, bool non_blocking) {
     ct_device dd = dst->storage->device, sd = src->storage->device;
     ct__memcpy_kind kind = dd.type == CT_CPU ? CT__D2H : sd.type == CT_CPU ? CT__H2D : CT__D2D;
     int dev = dd.type == CT_CUDA ? dd.index : sd.index;
-    return ct__cuda_memcpy(dev, ct_data_ptr(dst), ct_data_ptr(src), (size_t)ct_numel(dst) * ct_dtype_size(dst->dtype),
-                           kind);
+    size_t nbytes = (size_t)ct_numel(dst) * ct_dtype_size(dst->dtype);
+    const ct_storage *host = kind == CT__H2D ? src->storage : kind == CT__D2H ? dst->storage : NULL;
+    if (!non_blocking || !host || !host->pinned || host->borrowed)
+        return ct__cuda_memcpy(dev, ct_data_ptr(dst), ct_data_ptr(src), nbytes, kind);
+    ct_status st = ct__cuda_memcpy_async(dev, ct_data_ptr(dst), ct_data_ptr(src), nbytes, kind);
+    if (st != CT_OK || nbytes == 0) return st;
+    st = ct__pinned_record_use(host, dev);
+    if (st != CT_OK) { /* without its event the block could be reused mid-copy: wait for the copy instead */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", ct_last_error());
+        ct__cuda_synchronize(dev);
+        st = CT_FAIL(st, "%s", msg);
+    }
+    return st;
 }
 #endif
 
-/* Copy of same-shaped tensors: same device through the backend, else through contiguous staging buffers. */
-static ct_status copy_shaped(ct_tensor *dst, const ct_tensor *src) {
+/* Copy of same-shaped tensors: same device through the backend, else through contiguous staging buffers.
+ * non_blocking: the host-device memcpy may be asynchronous (memcpy_between). */
+static ct_status copy_shaped(ct_tensor *dst, const ct_tensor *src, bool non_blocking) {
     ct_device dd = dst->storage->device, sd = src->storage->device;
     if (ct_device_equal(dd, sd)) return CT_DISPATCH(dd, copy, ct__view_of(dst), ct__view_of(src));
 #ifdef CTORCH_HAVE_CUDA
     if (dd.type == CT_CUDA && sd.type == CT_CUDA) { /* between two GPUs: through the host */
         ct_tensor *host = staged(src, src->dtype, CT_DEVICE_CPU);
-        ct_status st = host ? copy_shaped(dst, host) : ct_last_status();
+        ct_status st = host ? copy_shaped(dst, host, false) : ct_last_status();
         ct__tensor_decref(host);
         return st;
     }
@@ -67,16 +89,17 @@ static ct_status copy_shaped(ct_tensor *dst, const ct_tensor *src) {
     if (!from) return ct_last_status();
     ct_status st;
     if (ct_is_contiguous(dst)) {
-        st = memcpy_between(dst, from);
+        st = memcpy_between(dst, from, non_blocking);
     } else {
         ct_tensor *landing = ct__tensor_new(dst->ndim, dst->shape, dst->dtype, dd, false);
-        st = landing ? memcpy_between(landing, from) : ct_last_status();
+        st = landing ? memcpy_between(landing, from, non_blocking) : ct_last_status();
         if (st == CT_OK) st = CT_DISPATCH(dd, copy, ct__view_of(dst), ct__view_of(landing));
         ct_release(landing);
     }
     ct__tensor_decref(from);
     return st;
 #else
+    (void)non_blocking;
     return CT_FAIL(CT_ERR_NO_CUDA, "ctorch was built without CUDA");
 #endif
 }
@@ -86,7 +109,7 @@ static ct_tensor *fresh_copy(const ct_tensor *src, ct_dtype dtype, ct_device dev
     ct_tensor *t = ct__tensor_new(src->ndim, src->shape, dtype, device, false);
     if (!t) return NULL;
     if (t->scope) ct__scope_forget(t);
-    if (copy_shaped(t, src) != CT_OK) {
+    if (copy_shaped(t, src, false) != CT_OK) {
         ct__tensor_decref(t);
         return NULL;
     }
@@ -116,32 +139,35 @@ static ct_tensor *record_copy(ct_tensor *out, const ct_tensor *src, const char *
 /* copy_ writes dst in place: while recording, dst's history becomes "a copy of src" (what it held before no longer
  * matters to its value). A leaf parameter cannot be overwritten that way, and a view cannot yet, since the tensor it
  * views would not learn of it. */
-static ct_status check_copy_autograd(ct_tensor *dst, const ct_tensor *src) {
-    ct_status st = ct__check_inplace(dst, "ct_copy_");
+static ct_status check_copy_autograd(ct_tensor *dst, const ct_tensor *src, const char *func) {
+    ct_status st = ct__check_inplace(dst, func);
     if (st != CT_OK || !ct_is_grad_enabled() || !src->requires_grad) return st;
     if (dst->is_view)
-        return CT_FAIL(CT_ERR_NOT_IMPLEMENTED,
+        return ct__error(CT_ERR_NOT_IMPLEMENTED, func,
                        "copying a tensor that requires grad into a view is not differentiable yet: build the result "
                        "with ct_cat/ct_stack, or copy under ct_no_grad_begin()");
     return CT_OK;
 }
 
-ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
+/* ct_copy_ and ct_copy_async_, messages under func's name. */
+static ct_status copy_into(ct_tensor *dst, const ct_tensor *src, bool non_blocking, const char *func) {
     ct_status st;
-    if ((st = CT_CHECK_TENSOR(dst)) != CT_OK || (st = CT_CHECK_TENSOR(src)) != CT_OK) return st;
-    if ((st = check_copy_autograd(dst, src)) != CT_OK) return st;
+    if ((st = ct__check_tensor(dst, func, "dst")) != CT_OK || (st = ct__check_tensor(src, func, "src")) != CT_OK)
+        return st;
+    if ((st = check_copy_autograd(dst, src, func)) != CT_OK) return st;
     if (has_internal_overlap(dst))
-        return CT_FAIL(CT_ERR_INVALID_ARGUMENT,
+        return ct__error(CT_ERR_INVALID_ARGUMENT, func,
                        "unsupported operation: more than one element of the written-to tensor refers to a single "
                        "memory location. Please clone() the tensor before performing the operation.");
     if (dst->dtype >= CT_FLOAT16 || src->dtype >= CT_FLOAT16)
-        return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "copying %s to %s is not supported yet", ct_dtype_name(src->dtype),
-                       ct_dtype_name(dst->dtype));
+        return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "copying %s to %s is not supported yet",
+                         ct_dtype_name(src->dtype), ct_dtype_name(dst->dtype));
     ct_tensor *b = ct_expand(src, dst->ndim, dst->shape);
     if (!b) {
         char a[CT_SHAPE_BUF], c[CT_SHAPE_BUF];
-        return CT_FAIL(CT_ERR_SHAPE, "the size of src %s cannot be broadcast to the size of dst %s",
-                       ct__shape_str(src->ndim, src->shape, a, sizeof a), ct__shape_str(dst->ndim, dst->shape, c, sizeof c));
+        return ct__error(CT_ERR_SHAPE, func, "the size of src %s cannot be broadcast to the size of dst %s",
+                         ct__shape_str(src->ndim, src->shape, a, sizeof a),
+                         ct__shape_str(dst->ndim, dst->shape, c, sizeof c));
     }
     if (b->scope) ct__scope_forget(b);
     if (same_geometry(dst, b)) { /* copying a tensor onto itself */
@@ -154,7 +180,7 @@ ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
         if (!copy) return ct_last_status();
         b = copy;
     }
-    st = copy_shaped(dst, b);
+    st = copy_shaped(dst, b, non_blocking);
     ct__tensor_decref(b);
     if (st != CT_OK) return st;
     ct__bump_version(dst);
@@ -167,10 +193,14 @@ ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
     return CT_OK;
 }
 
+ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) { return copy_into(dst, src, false, __func__); }
+
+ct_status ct_copy_async_(ct_tensor *dst, const ct_tensor *src) { return copy_into(dst, src, true, __func__); }
+
 ct_tensor *ct_clone(const ct_tensor *t) {
     if (CT_CHECK_TENSOR(t) != CT_OK) return NULL;
     ct_tensor *c = ct__tensor_new(t->ndim, t->shape, t->dtype, t->storage->device, false);
-    if (c && copy_shaped(c, t) != CT_OK) {
+    if (c && copy_shaped(c, t, false) != CT_OK) {
         ct_release(c);
         return NULL;
     }
@@ -196,6 +226,19 @@ ct_tensor *ct_to_device(const ct_tensor *t, ct_device device) {
     if (CT_CHECK_TENSOR(t) != CT_OK || ct_device_check(device) != CT_OK) return NULL;
     if (ct_device_equal(t->storage->device, device)) return ct_alias(t);
     return converted(t, t->dtype, device);
+}
+
+ct_tensor *ct_to_device_async(const ct_tensor *t, ct_device device) {
+    if (CT_CHECK_TENSOR(t) != CT_OK || ct_device_check(device) != CT_OK) return NULL;
+    if (ct_device_equal(t->storage->device, device)) return ct_alias(t);
+    /* to the CPU: into page-locked memory, which the device can write asynchronously (PyTorch does the same) */
+    ct_tensor *c = ct__tensor_new(t->ndim, t->shape, t->dtype, device, device.type == CT_CPU);
+    if (c && copy_into(c, t, true, __func__) != CT_OK) {
+        ct_release(c);
+        return NULL;
+    }
+    if (c && c->grad_fn) c->grad_fn->name = "ToCopyBackward0";
+    return c;
 }
 
 ct_tensor *ct_to_dtype(const ct_tensor *t, ct_dtype dtype) {
@@ -278,7 +321,7 @@ ct_tensor *ct_pin_memory(const ct_tensor *t) {
         return NULL;
     }
     ct_tensor *p = ct__tensor_new(t->ndim, t->shape, t->dtype, CT_DEVICE_CPU, true);
-    if (p && copy_shaped(p, t) != CT_OK) {
+    if (p && copy_shaped(p, t, false) != CT_OK) {
         ct_release(p);
         return NULL;
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_allocator.h"
 #include "internal.h"
 
 ct_status ct_device_parse(const char *text, ct_device *out) {
@@ -80,7 +81,9 @@ ct_status ct_synchronize(ct_device device) {
     ct_status st = ct_device_check(device);
     if (st != CT_OK || device.type == CT_CPU) return st;
 #ifdef CTORCH_HAVE_CUDA
-    return ct__cuda_synchronize(device.index);
+    st = ct__cuda_synchronize(device.index);
+    ct__pinned_poll(); /* the copies are over: pinned blocks released during them can be reused now */
+    return st;
 #else
     return CT_OK;
 #endif
