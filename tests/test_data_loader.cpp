@@ -9,6 +9,7 @@
 #include <numeric>
 #include <set>
 
+#include "harness.h"
 #include "test_data_helpers.h"
 
 namespace {
@@ -625,6 +626,78 @@ TEST(DataLoader, PinMemoryDeliversPinnedBatchesWhenAGpuExists) {
         ct_dataloader_free(dl);
     }
     ct_dataset_release(ds);
+}
+
+TEST(DataLoader, PinnedBatchesAreTheSameAsUnpinnedOnesForAnyNumberOfWorkers) {
+    dt::Counting c;
+    c.n = 23;
+    ct_dataset *ds = dt::counting_dataset(&c);
+    ct_transform *jitter = ct_transform_new(&jitter_vt, nullptr);
+    ct_generator *g = ct_generator_new(7);
+    Batches reference;
+    for (bool pin : {false, true})
+        for (int workers : {0, 1, 2}) {
+            ct_generator_manual_seed(g, 7);
+            ct_dataloader_options o = {.batch_size = 4, .shuffle = true, .num_workers = workers, .pin_memory = pin,
+                                       .generator = g};
+            o.transforms[0] = jitter;
+            ct_dataloader *dl = ct_dataloader_new(ds, &o);
+            ASSERT_NE(dl, nullptr) << ct_last_error();
+            Batches run = epoch_of(dl);
+            ct_dataloader_free(dl);
+            if (reference.empty()) reference = run;
+            EXPECT_EQ(run, reference) << "pin_memory " << pin << ", " << workers << " workers";
+        }
+    EXPECT_EQ(reference.size(), 6u);
+    ct_generator_free(g);
+    ct_transform_release(jitter);
+    ct_dataset_release(ds);
+}
+
+// The training loop's move of a pinned batch (data.h, "Batches on a GPU"): ct_to_device_async on each field, then
+// the batch is released at once. On the CPU the "move" is the tensor itself; on a GPU (below) an asynchronous copy.
+void move_pinned_batches(ct_device device, int workers) {
+    dt::Counting c;
+    c.n = 12;
+    ct_dataset *ds = dt::counting_dataset(&c);
+    ct_dataloader_options o = {.batch_size = 4, .num_workers = workers, .pin_memory = true};
+    ct_dataloader *dl = ct_dataloader_new(ds, &o);
+    ct_dataloader_iter *it = ct_dataloader_iter_new(dl);
+    ASSERT_NE(it, nullptr) << ct_last_error();
+    std::vector<ct_tensor *> xs, ys;
+    for (ct_sample b; ct_dataloader_next(it, &b);) {
+        EXPECT_EQ(ct_is_pinned(b.field[0]), ct_cuda_is_available()) << "page-locked by the loader when a GPU exists";
+        ct_tensor *x = ct_to_device_async(b.field[0], device), *y = ct_to_device_async(b.field[1], device);
+        ASSERT_NE(x, nullptr) << ct_last_error();
+        ASSERT_NE(y, nullptr) << ct_last_error();
+        EXPECT_TRUE(ct_device_equal(ct_tensor_device(x), device));
+        ct_sample_release(&b); // while the copies may still run: the pinned blocks wait for them
+        xs.push_back(ct_mul_scalar(x, 2)), ys.push_back(y); // a kernel queued behind the copy
+        ct_release(x);
+    }
+    EXPECT_EQ(ct_dataloader_iter_status(it), CT_OK) << ct_last_error();
+    ASSERT_EQ(ct_synchronize(device), CT_OK) << ct_last_error();
+    ASSERT_EQ(xs.size(), 3u);
+    for (size_t k = 0; k < xs.size(); k++) {
+        std::vector<double> x, y;
+        for (int64_t i = 4 * (int64_t)k; i < 4 * (int64_t)k + 4; i++) x.push_back(2.0 * i), x.push_back(-2.0 * i), y.push_back(i);
+        EXPECT_EQ(dt::values(xs[k]), x) << "batch " << k;
+        EXPECT_EQ(dt::values(ys[k]), y) << "batch " << k;
+        ct_release(xs[k]), ct_release(ys[k]);
+    }
+    ct_dataloader_iter_free(it);
+    ct_dataloader_free(dl);
+    ct_dataset_release(ds);
+}
+
+TEST(DataLoader, PinnedBatchesMoveWithTheNonBlockingCopy) {
+    for (int workers : {0, 2}) move_pinned_batches(CT_DEVICE_CPU, workers);
+}
+
+TEST(DataLoader, PinnedBatchesMoveToAGpuWithTheNonBlockingCopy) {
+    std::string why = cth::gpu_skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    for (int workers : {0, 2}) move_pinned_batches(CT_DEVICE_CUDA(0), workers);
 }
 
 TEST(DataLoader, BatchesBelongToTheCallersScope) {

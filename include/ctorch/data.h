@@ -297,7 +297,7 @@ typedef struct ct_dataloader_options {
     int num_workers;                  /* worker threads; 0: load in the calling thread */
     ct_collate_fn collate_fn;         /* NULL: ct_default_collate (identity without automatic batching) */
     void *collate_ctx;                /* passed to collate_fn, borrowed */
-    bool pin_memory;                  /* batches in page-locked memory (ct_pin_memory in tensor.h) */
+    bool pin_memory;                  /* batches in page-locked memory (ct_pin_memory), see "Batches on a GPU" */
     bool drop_last;                   /* drop the last incomplete batch */
     double timeout;                   /* seconds to wait for a worker's batch (with workers); 0: forever */
     void (*worker_init_fn)(int worker_id, void *ctx); /* called in each worker thread before it loads anything */
@@ -312,6 +312,24 @@ typedef struct ct_dataloader_options {
 
 typedef struct ct_dataloader ct_dataloader;
 typedef struct ct_dataloader_iter ct_dataloader_iter;
+
+/* Batches on a GPU. As in PyTorch, the loader delivers CPU batches and the training loop moves them. With
+ * pin_memory, each batch is collated straight into page-locked memory by the worker that makes it (a user
+ * collate_fn's batch is pinned after it), so the move is a non-blocking copy (ct_to_device_async, tensor.h): it
+ * returns at once, the kernels of the step are queued behind it on the same stream, and the workers keep loading
+ * meanwhile. Releasing the pinned batch right away is safe: its memory is reused only after the copy is over.
+ *
+ *     ct_dataloader_options o = {.batch_size = 64, .shuffle = true, .num_workers = 2, .pin_memory = true};
+ *     ...
+ *     while (ct_dataloader_next(it, &b)) {
+ *         ct_scope_begin();
+ *         ct_tensor *x = ct_to_device_async(b.field[0], gpu), *y = ct_to_device_async(b.field[1], gpu);
+ *         ct_sample_release(&b);                    // fine: the copies finish before the blocks are reused
+ *         ... forward, backward, step on x and y ...
+ *         ct_scope_end();
+ *     }
+ *
+ * Without pin_memory (or without a GPU) the same calls are synchronous copies. */
 
 /* A loader over ds (retained) with options (NULL: all defaults). The option rules and errors are PyTorch's:
  * "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.",
