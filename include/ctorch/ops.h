@@ -26,7 +26,8 @@ bool ct_allow_tf32(void);
 /* Threads for the CPU kernels, like torch.set_num_threads / torch.get_num_threads. The default is OMP_NUM_THREADS
  * when set, else the number of CPUs this process may run on. The CPU kernels split large work across a pool of
  * n - 1 worker threads plus the calling thread (small work stays on the calling thread); n = 1 runs everything
- * serially on the calling thread. Call it between ops, not while another thread of the program is running ops.
+ * serially on the calling thread. OpenBLAS (matmuls) gets the same count. Call it between ops, not while another
+ * thread of the program is running ops.
  * Errors: CT_ERR_INVALID_ARGUMENT unless 1 <= n <= 1024; CT_ERR_STATE from inside a CPU kernel's work. */
 ct_status ct_set_num_threads(int n);
 int ct_get_num_threads(void);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "parallel.h"
 
+#include <cblas.h>
 #include <omp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -209,7 +210,8 @@ ct_status ct_set_num_threads(int n) {
     if (nworkers) stop_workers(); /* restarted with the new count by the next parallel call */
     atomic_store(&threads_setting, n);
     atomic_store(&busy, false);
-    omp_set_num_threads(n); /* the kernels that still use OpenMP regions (optimizer steps) follow the setting */
+    omp_set_num_threads(n);      /* the kernels that still use OpenMP regions follow the setting */
+    openblas_set_num_threads(n); /* and so do matmuls, as torch.set_num_threads sets MKL's count */
     return CT_OK;
 }
 
