@@ -3,6 +3,7 @@
 #define CTORCH_H
 
 #include "autograd.h"
+#include "conv.h"
 #include "data.h"
 #include "device.h"
 #include "elementwise.h"

@@ -14,6 +14,7 @@ static const struct {
 #include "ops_reduce.def"
 #include "ops_shape.def"
 #include "ops_linalg.def"
+#include "ops_conv.def"
 #undef CT_OP
 };
 
