@@ -1,7 +1,9 @@
 /* DataLoader throughput on Fashion-MNIST (samples/s) with 0, 1 and 2 worker threads, raw and with the training
  * augmentations (to float, normalize, random horizontal flip, random crop with padding 4), batches of 64,
- * shuffled; and host-to-device copy bandwidth from pageable and from pinned memory when a GPU is present.
- * With --device cuda every batch is also pinned and copied to the GPU, as a training loop would.
+ * shuffled; and host-to-device copy bandwidth from pageable and from pinned memory, with the blocking copy
+ * (ct_copy_) and the non-blocking one (ct_copy_async_), when a GPU is present. With --device cuda every batch is
+ * also pinned by the loader and moved to the GPU with ct_to_device_async, as a training loop would.
+ * bench/compare_cases_loader.py is the PyTorch counterpart (torch.utils.data.DataLoader over the same files).
  * Without the Fashion-MNIST files a random uint8 dataset of the same shape stands in (said in the output). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +47,8 @@ static ct_transform *augmentations(void) {
     return all;
 }
 
-/* Loads `batches` batches (moving them to the device for CUDA); returns the seconds taken, or -1 on error. */
+/* Loads `batches` batches (moving them to the device for CUDA, without waiting for the copies); returns the seconds
+ * taken including a final synchronisation, or -1 on error. */
 static double time_epoch(ct_dataloader *dl, int64_t batches, ct_device device, int64_t *samples) {
     double t0 = now_s();
     ct_dataloader_iter *it = ct_dataloader_iter_new(dl);
@@ -53,15 +56,21 @@ static double time_epoch(ct_dataloader *dl, int64_t batches, ct_device device, i
     ct_sample b;
     for (int64_t k = 0; it && k < batches && ct_dataloader_next(it, &b); k++) {
         *samples += ct_size(b.field[0], 0);
-        if (device.type == CT_CUDA) {
-            ct_tensor *x = ct_to_device(b.field[0], device);
-            ct_release(x);
+        if (device.type == CT_CUDA) { /* the pinned batch may go at once: its blocks wait for the copies */
+            ct_tensor *x = ct_to_device_async(b.field[0], device), *y = ct_to_device_async(b.field[1], device);
+            bool moved = x && y;
+            ct_release(x), ct_release(y);
+            if (!moved) {
+                ct_sample_release(&b);
+                *samples = 0; /* reported as an error below */
+                break;
+            }
         }
         ct_sample_release(&b);
     }
-    bool ok = it && ct_dataloader_iter_status(it) == CT_OK;
+    bool ok = it && ct_dataloader_iter_status(it) == CT_OK && *samples > 0;
     ct_dataloader_iter_free(it);
-    if (device.type == CT_CUDA) ct_synchronize(device);
+    if (device.type == CT_CUDA && ct_synchronize(device) != CT_OK) ok = false;
     return ok ? now_s() - t0 : -1;
 }
 
@@ -118,7 +127,14 @@ static int run_copy(void *p) {
     return ct_copy_(c->dst, c->src) != CT_OK;
 }
 
-/* Host-to-device bandwidth from pageable and pinned memory, for one batch and for 64 MiB. */
+/* Queues the copy and returns; bench_time_ms synchronises the device after each call. */
+static int run_copy_async(void *p) {
+    copy_pair *c = p;
+    return ct_copy_async_(c->dst, c->src) != CT_OK;
+}
+
+/* Host-to-device bandwidth from pageable and pinned memory, blocking and non-blocking copies (the non-blocking
+ * copy from pageable memory is a blocking one, as in PyTorch), for one batch and for 64 MiB. */
 static int bench_h2d(const bench_options *opt) {
     if (!ct_cuda_is_available()) {
         printf("%-28s no GPU: host-to-device bandwidth not measured\n", "h2d");
@@ -140,10 +156,15 @@ static int bench_h2d(const bench_options *opt) {
         snprintf(shape, sizeof shape, "%lld", (long long)sizes[i]);
         double bytes = (double)sizes[i] * 4;
         copy_pair from_pageable = {dst, pageable}, from_pinned = {dst, pinned};
+        bool locked = ct_is_pinned(pinned);
         bench_report(&on_gpu, "loader", "h2d_pageable", shape, "float32", bench_time_ms(&on_gpu, run_copy, &from_pageable, 5),
                      bytes, "GB/s", 0);
-        bench_report(&on_gpu, "loader", ct_is_pinned(pinned) ? "h2d_pinned" : "h2d_pinned(not page-locked)", shape,
-                     "float32", bench_time_ms(&on_gpu, run_copy, &from_pinned, 5), bytes, "GB/s", 0);
+        bench_report(&on_gpu, "loader", locked ? "h2d_pinned" : "h2d_pinned(not page-locked)", shape, "float32",
+                     bench_time_ms(&on_gpu, run_copy, &from_pinned, 5), bytes, "GB/s", 0);
+        bench_report(&on_gpu, "loader", "h2d_pageable_async", shape, "float32",
+                     bench_time_ms(&on_gpu, run_copy_async, &from_pageable, 5), bytes, "GB/s", 0);
+        bench_report(&on_gpu, "loader", locked ? "h2d_pinned_async" : "h2d_pinned_async(not page-locked)", shape,
+                     "float32", bench_time_ms(&on_gpu, run_copy_async, &from_pinned, 5), bytes, "GB/s", 0);
         ct_release(pageable), ct_release(pinned), ct_release(dst);
     }
     return 0;
