@@ -71,7 +71,9 @@ ct__host_stats ct__host_get_stats(ct__host_allocator *a);
  * allocator's state. Returns the number of blocks still in use (not released: leaked by the caller). */
 int64_t ct__host_destroy(ct__host_allocator *a);
 
-/* ---- the process's pinned allocator (allocator.c): the glue for copy.c and device.c ---- */
+/* ---- the process's pinned allocator (allocator.c): the glue for copy.c and device.c ----
+ * It is made on the first pinned allocation with a GPU present and never destroyed: at exit its page-locked memory
+ * goes with the process (as PyTorch's does), since the CUDA runtime may already be torn down by then. */
 
 struct ct_storage;
 /* After an asynchronous copy reading or writing s's memory has been queued on device: when s is pinned, records an
