@@ -24,13 +24,17 @@
 
 #include "cpu_iter.h"
 #include "kernels/reduce.h"
+#include "reduce_vec.h"
 
 #define BLOCK 64        /* outputs updated together by the outer plan; inner-dim block of scans and softmax */
 #define CHUNK 256       /* elements loaded at once */
 #define LANES 8         /* independent accumulators of the inner sums */
 #define PART_MIN 32768  /* fewest elements worth a part of their own */
 #define MAX_PARTS 64
+#define OUTER_PART_MIN 131072 /* the same for the outer plan, whose parts cost a row of slots each to set up and combine */
 #define PARALLEL_MIN 32768
+#define GROUP_BLOCKS 32 /* blocks of BLOCK outputs swept together by the outer plan (see make_plan) */
+#define SOFTMAX_COLUMNS 256 /* neighbouring lines a softmax over an outer dim handles together */
 
 /* ---- loading and storing chunks ------------------------------------------------------------------------------ */
 
@@ -422,6 +426,130 @@ static void finish_slot(const reducer *r, const acc_block *b, int j, int64_t o) 
     store_at(r->out, o, value);
 }
 
+/* ---- contiguous float32 / float64 runs (the kernels are in reduce_vec.h) ------------------------------------- */
+
+/* Whether r's op has a vectorised path over contiguous runs of its dtype. */
+static bool has_fast_run(const reducer *r) {
+    if (r->dtype != CT_FLOAT32 && r->dtype != CT_FLOAT64) return false;
+    switch (r->op) {
+    case CT__RED_SUM:
+    case CT__RED_MEAN:
+    case CT__RED_PROD:
+    case CT__RED_AMAX:
+    case CT__RED_AMIN:
+    case CT__RED_MAX:
+    case CT__RED_MIN:
+    case CT__RED_LOGSUMEXP: return true;
+    default: return false;
+    }
+}
+
+/* Whether the outer plan has a vectorised row-of-accumulators path for r (contiguous kept innermost dim). */
+static bool has_fast_columns(const reducer *r) {
+    return (r->dtype == CT_FLOAT32 || r->dtype == CT_FLOAT64) &&
+           (r->op == CT__RED_SUM || r->op == CT__RED_MEAN || r->op == CT__RED_AMAX || r->op == CT__RED_AMIN);
+}
+
+/* Odometer step over the reduced dims: the next reduced position's element offset. */
+static inline void next_position(const ct__reduce_geom *g, int64_t *idx, int64_t *off) {
+    for (int d = g->nreduced - 1; d >= 0; d--) {
+        *off += g->red_stride[d];
+        if (++idx[d] < g->red_shape[d]) return;
+        *off -= g->red_stride[d] * g->red_shape[d];
+        idx[d] = 0;
+    }
+}
+
+#define FAST_PATHS(S, T)                                                                                            \
+    /* The m contiguous elements x (reduced positions first, first + 1, ...) into slot 0 of b. */                  \
+    static void S##_run(const reducer *r, acc_block *b, const T *x, int64_t m, int64_t first) {                     \
+        switch (r->op) {                                                                                            \
+        case CT__RED_SUM:                                                                                           \
+        case CT__RED_MEAN: b->v[0] += S##_sum(x, m); break;                                                         \
+        case CT__RED_PROD: b->v[0] *= S##_prod(x, m); break;                                                        \
+        case CT__RED_AMAX: b->v[0] = nan_max(b->v[0], S##_extreme(x, m, x[0], true)); break;                        \
+        case CT__RED_AMIN: b->v[0] = nan_min(b->v[0], S##_extreme(x, m, x[0], false)); break;                       \
+        case CT__RED_MAX:                                                                                           \
+        case CT__RED_MIN: {                                                                                         \
+            T best = S##_extreme(x, m, x[0], r->largest);                                                           \
+            if (b->n[0] < 0 || beats(best, b->v[0], r->largest))                                                    \
+                b->v[0] = best, b->n[0] = first + S##_first_of(x, m, best);                                         \
+            break;                                                                                                  \
+        }                                                                                                           \
+        case CT__RED_LOGSUMEXP:                                                                                     \
+            for (int64_t c = 0; c < m; c += CASCADE) {                                                              \
+                int64_t w = m - c < CASCADE ? m - c : CASCADE;                                                      \
+                T mx = S##_extreme(x + c, w, (T)-INFINITY, true);                                                   \
+                if (isfinite(mx)) {                                                                                 \
+                    merge_lse(b, 0, mx, S##_exp_sum(NULL, x + c, w, mx));                                           \
+                    continue;                                                                                       \
+                }                                                                                                   \
+                double buf[CHUNK]; /* an infinity or NaN: the general path */                                       \
+                for (int64_t q = 0; q < w; q += CHUNK) {                                                            \
+                    int64_t k = w - q < CHUNK ? w - q : CHUNK;                                                      \
+                    load_f64((const char *)(x + c + q), (int64_t)sizeof(T), r->dtype, k, buf);                      \
+                    chunk_logsumexp(b, 0, buf, k);                                                                  \
+                }                                                                                                   \
+            }                                                                                                       \
+            break;                                                                                                  \
+        default: break;                                                                                             \
+        }                                                                                                           \
+    }                                                                                                               \
+                                                                                                                    \
+    /* Sum, mean, amax or amin of one contiguous line of n > 0 elements, written straight into out[o]. */          \
+    static void S##_line(const reducer *r, const T *x, int64_t n, int64_t o) {                                      \
+        double v = 0;                                                                                               \
+        switch (r->op) {                                                                                            \
+        case CT__RED_SUM: v = S##_sum(x, n); break;                                                                 \
+        case CT__RED_MEAN: v = S##_sum(x, n) / (double)n; break;                                                    \
+        case CT__RED_PROD: v = S##_prod(x, n); break;                                                               \
+        case CT__RED_AMAX: v = S##_extreme(x, n, x[0], true); break;                                                \
+        case CT__RED_AMIN: v = S##_extreme(x, n, x[0], false); break;                                               \
+        default: break;                                                                                             \
+        }                                                                                                           \
+        ((T *)r->out.data)[o] = (T)v;                                                                               \
+    }                                                                                                               \
+                                                                                                                    \
+    /* Outer plan, kept innermost dim contiguous: reduced positions [r0, r1) of the w = (nb - 1) * BLOCK + last    \
+     * neighbouring outputs starting at base. Each position adds one row of w elements into a row of accumulators  \
+     * of type T (four rows at once for sums); every ROWS_CASCADE positions they join the blocks' doubles. */      \
+    static void S##_columns(const reducer *r, acc_block *b, int64_t nb, int64_t last, const char *base, int64_t r0,  \
+                            int64_t r1) {                                                                           \
+        const ct__reduce_geom *g = r->g;                                                                            \
+        int64_t w = (nb - 1) * BLOCK + last, idx[CT_MAX_DIMS], off = 0, rest = r0;                                  \
+        bool sum = r->op == CT__RED_SUM || r->op == CT__RED_MEAN;                                                   \
+        T acc[GROUP_BLOCKS * BLOCK], start = sum ? 0 : r->largest ? (T)-INFINITY : (T)INFINITY;                     \
+        for (int d = g->nreduced - 1; d >= 0; d--) {                                                                \
+            idx[d] = rest % g->red_shape[d];                                                                        \
+            rest /= g->red_shape[d];                                                                                \
+            off += idx[d] * g->red_stride[d];                                                                       \
+        }                                                                                                           \
+        for (int64_t pos = r0; pos < r1;) {                                                                         \
+            int64_t rows = r1 - pos < ROWS_CASCADE ? r1 - pos : ROWS_CASCADE, k = 0;                                \
+            for (int64_t j = 0; j < w; j++) acc[j] = start;                                                         \
+            if (sum) {                                                                                              \
+                for (; k + 4 <= rows; k += 4) {                                                                     \
+                    const T *p[4];                                                                                  \
+                    for (int q = 0; q < 4; q++) p[q] = (const T *)base + off, next_position(g, idx, &off);          \
+                    S##_row_add4(acc, p[0], p[1], p[2], p[3], w);                                                   \
+                }                                                                                                   \
+                for (; k < rows; k++) S##_row_add(acc, (const T *)base + off, w), next_position(g, idx, &off);      \
+                for (int64_t j = 0; j < w; j++) b[j / BLOCK].v[j % BLOCK] += acc[j];                                \
+            } else {                                                                                                \
+                for (; k < rows; k++)                                                                               \
+                    S##_row_extreme(acc, (const T *)base + off, w, r->largest), next_position(g, idx, &off);        \
+                for (int64_t j = 0; j < w; j++) {                                                                   \
+                    double *v = &b[j / BLOCK].v[j % BLOCK];                                                         \
+                    *v = r->largest ? nan_max(*v, acc[j]) : nan_min(*v, acc[j]);                                    \
+                }                                                                                                   \
+            }                                                                                                       \
+            pos += rows;                                                                                            \
+        }                                                                                                           \
+    }
+
+FAST_PATHS(f32, float)
+FAST_PATHS(f64, double)
+
 /* ---- walking the geometry ---------------------------------------------------------------------------------------- */
 
 /* Element offset of output o's first element (kept dims first..last-1 of the geometry, row-major). */
@@ -449,6 +577,12 @@ static void reduce_run(const reducer *r, acc_block *b, const char *base, int64_t
         }
         int64_t run = len - inner < r1 - pos ? len - inner : r1 - pos;
         const char *p = base + off * r->esize;
+        if (stride == 1 && has_fast_run(r)) {
+            if (r->dtype == CT_FLOAT32) f32_run(r, b, (const float *)p, run, pos);
+            else f64_run(r, b, (const double *)p, run, pos);
+            pos += run;
+            continue;
+        }
         for (int64_t c = 0; c < run; c += CHUNK) {
             int64_t m = run - c < CHUNK ? run - c : CHUNK;
             if (r->integer) {
@@ -471,6 +605,11 @@ static void reduce_columns(const reducer *r, acc_block *b, int64_t nb, int64_t l
     int nd = g->nreduced;
     int64_t idx[CT_MAX_DIMS], off = 0, rest = r0;
     if (r0 >= r1) return; /* nothing, or an empty reduced dim */
+    if (kstep == 1 && has_fast_columns(r)) {
+        if (r->dtype == CT_FLOAT32) f32_columns(r, b, nb, last, base, r0, r1);
+        else f64_columns(r, b, nb, last, base, r0, r1);
+        return;
+    }
     for (int d = nd - 1; d >= 0; d--) {
         idx[d] = rest % g->red_shape[d];
         rest /= g->red_shape[d];
@@ -502,7 +641,6 @@ static void reduce_columns(const reducer *r, acc_block *b, int64_t nb, int64_t l
 /* How the work is cut: groups of outputs, each split into `parts` ranges of the reduced positions. A group is one
  * output (inner plan) or up to GROUP_BLOCKS blocks of BLOCK neighbouring outputs along the kept innermost dim
  * (outer plan: a sweep of GROUP_BLOCKS * BLOCK elements of each reduced position). */
-#define GROUP_BLOCKS 32
 #define MAX_PARTIAL_BLOCKS 512 /* bound on the partial accumulators kept when the reduction is split */
 
 typedef struct plan {
@@ -527,9 +665,12 @@ static plan make_plan(const ct__reduce_geom *g) {
             p.groups = g->nout / k * p.groups_per_row;
         }
     }
-    if (p.groups < MAX_PARTS && g->nred >= 2 * PART_MIN) { /* sizes alone decide: results do not vary with threads */
+    /* a group's work: its reduced elements times the outputs it sweeps together */
+    int64_t work = g->nred * (p.outer ? (p.row < GROUP_BLOCKS * BLOCK ? p.row : GROUP_BLOCKS * BLOCK) : 1);
+    if (p.groups < MAX_PARTS && work >= 2 * PART_MIN) { /* sizes alone decide: results do not vary with threads */
         int64_t most = MAX_PARTIAL_BLOCKS / (p.groups * p.max_blocks);
-        p.parts = g->nred / PART_MIN;
+        p.parts = work / (p.outer ? OUTER_PART_MIN : PART_MIN);
+        if (p.parts > g->nred) p.parts = g->nred;
         if (p.parts > MAX_PARTS) p.parts = MAX_PARTS;
         if (p.parts > most) p.parts = most;
         if (p.parts < 1) p.parts = 1;
@@ -572,8 +713,17 @@ static void run_item(const reducer *r, const plan *p, int64_t grp, int64_t part,
 /* Writes group grp's results from its blocks. */
 static void finish_group(const reducer *r, const plan *p, int64_t grp, const acc_block *b) {
     int64_t last, first, nb = group_extent(p, grp, &last, &first);
-    for (int64_t k = 0; k < nb; k++)
-        for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++) finish_slot(r, &b[k], j, first + k * BLOCK + j);
+    bool direct = r->out.dtype == r->dtype && has_fast_columns(r); /* float sums and extremes: store directly */
+    double divisor = r->op == CT__RED_MEAN ? (double)r->g->nred : 1;
+    for (int64_t k = 0; k < nb; k++) {
+        int64_t m = k == nb - 1 ? last : BLOCK, o = first + k * BLOCK;
+        if (direct && r->dtype == CT_FLOAT32)
+            for (int64_t j = 0; j < m; j++) ((float *)r->out.data)[o + j] = (float)(b[k].v[j] / divisor);
+        else if (direct)
+            for (int64_t j = 0; j < m; j++) ((double *)r->out.data)[o + j] = b[k].v[j] / divisor;
+        else
+            for (int j = 0; j < m; j++) finish_slot(r, &b[k], j, o + j);
+    }
 }
 
 /* Combines the parts of group grp (stored part after part, max_blocks blocks each) into the first, in order. */
@@ -603,6 +753,26 @@ ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in
     plan p = make_plan(g);
     int64_t items = p.groups * p.parts, threads = omp_get_max_threads();
     bool parallel = items > 1 && g->nout * g->nred >= PARALLEL_MIN;
+    if (!p.outer && p.parts == 1 && g->nred > 0 && g->nreduced == 1 && g->red_stride[0] == 1 && has_fast_run(&r)) {
+        /* every output is one contiguous line: the plain ops write their results directly, with no slot */
+        bool direct = out.dtype == in.dtype && (op == CT__RED_SUM || op == CT__RED_MEAN || op == CT__RED_PROD ||
+                                                op == CT__RED_AMAX || op == CT__RED_AMIN);
+#pragma omp parallel for schedule(static) if (parallel)
+        for (int64_t o = 0; o < g->nout; o++) {
+            const char *x = r.in + kept_offset(g, g->nkept, o) * r.esize;
+            if (direct && in.dtype == CT_FLOAT32) {
+                f32_line(&r, (const float *)x, g->nred, o);
+            } else if (direct) {
+                f64_line(&r, (const double *)x, g->nred, o);
+            } else {
+                acc_block slot;
+                init_slot(&r, &slot, 0);
+                reduce_run(&r, &slot, x, 0, g->nred);
+                finish_slot(&r, &slot, 0, o);
+            }
+        }
+        return CT_OK;
+    }
     /* split: every item keeps its blocks until the combine; otherwise each thread reuses one set */
     int64_t sets = p.parts > 1 ? items : threads;
     acc_block *store = malloc((size_t)(sets * p.max_blocks) * sizeof *store);
@@ -614,7 +784,7 @@ ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in
         if (p.parts == 1) finish_group(&r, &p, it, b);
     }
     if (p.parts > 1) {
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for schedule(static) if (parallel && p.groups > 1)
         for (int64_t grp = 0; grp < p.groups; grp++) {
             acc_block *b = store + grp * p.parts * p.max_blocks;
             combine_group(&r, &p, grp, b);
@@ -690,37 +860,6 @@ ct_status ct__cpu_scan(ct__scan_op op, ct__lines l, ct__view in, ct__view out) {
 }
 
 /* ---- softmax ---------------------------------------------------------------------------------------------------- */
-
-/* e^x for x <= 0 or NaN, in float, written as straight-line code (both sides of each select computed) so that the
- * loop vectorises: x = n ln2 + r with |r| <= ln2 / 2, e^r by its degree-7 Taylor polynomial (truncation below
- * 2e-8), 2^n built in the exponent bits (n read from the bits of a float rounded by adding 1.5 * 2^23, so no NaN
- * meets a conversion). Within 1 ulp of float over [-87, 0]; below e^-87 it gives 0; NaN stays NaN. Softmax's
- * arguments, x - max, are never positive. */
-static void exp_nonpositive_f32(float *x, int64_t m) {
-    const float magic = 12582912.0f;
-    uint32_t magic_bits;
-    memcpy(&magic_bits, &magic, sizeof magic_bits);
-#pragma omp simd
-    for (int64_t i = 0; i < m; i++) {
-        float v = x[i], c = v < -87.0f ? -87.0f : v;
-        float t = c * 1.44269504f + magic, n = t - magic;
-        uint32_t tb, scale_bits;
-        memcpy(&tb, &t, sizeof tb);
-        float r = (c - n * 0.693359375f) - n * -2.12194440e-4f; /* ln 2 in two parts: n * the first is exact */
-        float p = 1.0f / 5040;
-        p = p * r + 1.0f / 720;
-        p = p * r + 1.0f / 120;
-        p = p * r + 1.0f / 24;
-        p = p * r + 1.0f / 6;
-        p = p * r + 0.5f;
-        p = p * r + 1.0f;
-        p = p * r + 1.0f;
-        scale_bits = (tb - magic_bits + 127u) << 23;
-        float scale;
-        memcpy(&scale, &scale_bits, sizeof scale);
-        x[i] = v < -87.0f ? 0.0f : p * scale;
-    }
-}
 
 /* x[i] = e^x[i] for softmax's non-positive arguments: in float for a float32 tensor (vectorised), else libm. */
 static void exp_line(double *x, int64_t m, ct_dtype dtype) {
@@ -801,15 +940,73 @@ static void softmax_columns(bool log_out, ct__view in, ct__view out, ct__lines l
     }
 }
 
+/* The float32 / float64 paths (reduce_vec.h): the same three passes with the exponentials in the input's type and
+ * the sums cascaded into double. They return false, having written nothing, for a line whose maximum is not finite
+ * (-inf, +inf or NaN), which the general path above then handles. */
+#define FAST_SOFTMAX(S, T)                                                                                          \
+    /* One contiguous line x[0..n) into y. */                                                                       \
+    static bool S##_softmax_line(bool log_out, const T *x, T *y, int64_t n) {                                       \
+        T mx = S##_extreme(x, n, (T)-INFINITY, true);                                                               \
+        if (!isfinite(mx)) return false;                                                                            \
+        if (log_out) {                                                                                              \
+            S##_sub(y, x, n, mx, (T)log(S##_exp_sum(NULL, x, n, mx)));                                              \
+        } else {                                                                                                    \
+            S##_scale(y, n, (T)(1 / S##_exp_sum(y, x, n, mx)));                                                     \
+        }                                                                                                           \
+        return true;                                                                                                \
+    }                                                                                                               \
+                                                                                                                    \
+    /* w <= SOFTMAX_COLUMNS neighbouring lines of n: line j's k-th element is x[k * inner + j]. */                   \
+    static bool S##_softmax_columns(bool log_out, const T *x, T *y, int64_t n, int64_t inner, int64_t w) {          \
+        T mx[SOFTMAX_COLUMNS], sum[SOFTMAX_COLUMNS], shift[SOFTMAX_COLUMNS], scratch[SOFTMAX_COLUMNS];              \
+        double total[SOFTMAX_COLUMNS];                                                                              \
+        for (int64_t j = 0; j < w; j++) mx[j] = (T)-INFINITY, sum[j] = 0, total[j] = 0;                             \
+        for (int64_t k = 0; k < n; k++) S##_row_extreme(mx, x + k * inner, w, true);                                \
+        for (int64_t j = 0; j < w; j++)                                                                             \
+            if (!isfinite(mx[j])) return false;                                                                     \
+        for (int64_t k = 0; k < n; k++) {                                                                           \
+            S##_row_exp_sum(log_out ? scratch : y + k * inner, sum, x + k * inner, mx, w);                          \
+            if ((k + 1) % ROWS_CASCADE == 0 || k == n - 1)                                                          \
+                for (int64_t j = 0; j < w; j++) total[j] += sum[j], sum[j] = 0;                                     \
+        }                                                                                                           \
+        for (int64_t j = 0; j < w; j++) shift[j] = (T)(log_out ? log(total[j]) : 1 / total[j]);                     \
+        for (int64_t k = 0; k < n; k++) {                                                                           \
+            if (log_out) S##_row_sub(y + k * inner, x + k * inner, mx, shift, w);                                   \
+            else S##_row_mul(y + k * inner, shift, w);                                                              \
+        }                                                                                                           \
+        return true;                                                                                                \
+    }
+
+FAST_SOFTMAX(f32, float)
+FAST_SOFTMAX(f64, double)
+
+/* Item `it` of a softmax: one line (inner == 1), or SOFTMAX_COLUMNS neighbouring lines along an outer dim. */
+static void softmax_item(bool log_out, ct__lines l, ct__view in, ct__view out, int64_t it, int64_t blocks) {
+    bool f32 = in.dtype == CT_FLOAT32, f64 = in.dtype == CT_FLOAT64;
+    if (l.inner == 1) {
+        int64_t at = it * l.n;
+        bool done = f32 ? f32_softmax_line(log_out, (const float *)in.data + at, (float *)out.data + at, l.n)
+                  : f64 ? f64_softmax_line(log_out, (const double *)in.data + at, (double *)out.data + at, l.n)
+                        : false;
+        if (!done) softmax_row(log_out, in, out, at, l.n);
+        return;
+    }
+    int64_t o = it / blocks, i0 = it % blocks * SOFTMAX_COLUMNS, first = o * l.n * l.inner + i0;
+    int64_t w = l.inner - i0 < SOFTMAX_COLUMNS ? l.inner - i0 : SOFTMAX_COLUMNS;
+    bool done = f32 ? f32_softmax_columns(log_out, (const float *)in.data + first, (float *)out.data + first, l.n,
+                                          l.inner, w)
+              : f64 ? f64_softmax_columns(log_out, (const double *)in.data + first, (double *)out.data + first, l.n,
+                                          l.inner, w)
+                    : false;
+    for (int64_t j = 0; !done && j < w; j += BLOCK)
+        softmax_columns(log_out, in, out, l, first + j, w - j < BLOCK ? w - j : BLOCK);
+}
+
 ct_status ct__cpu_softmax(bool log_out, ct__lines l, ct__view in, ct__view out) {
     if (l.outer == 0 || l.n == 0 || l.inner == 0) return CT_OK;
-    int64_t blocks = l.inner == 1 ? 1 : (l.inner + BLOCK - 1) / BLOCK;
-    bool parallel = l.outer * l.n * l.inner >= PARALLEL_MIN;
+    int64_t blocks = l.inner == 1 ? 1 : (l.inner + SOFTMAX_COLUMNS - 1) / SOFTMAX_COLUMNS;
+    bool parallel = l.outer * blocks > 1 && l.outer * l.n * l.inner >= PARALLEL_MIN;
 #pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t it = 0; it < l.outer * blocks; it++) {
-        int64_t o = it / blocks, i0 = it % blocks * BLOCK;
-        if (l.inner == 1) softmax_row(log_out, in, out, o * l.n, l.n);
-        else softmax_columns(log_out, in, out, l, o * l.n * l.inner + i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
-    }
+    for (int64_t it = 0; it < l.outer * blocks; it++) softmax_item(log_out, l, in, out, it, blocks);
     return CT_OK;
 }
