@@ -1,6 +1,7 @@
 /* Reductions and softmax against the device's copy bandwidth: sum over everything, over the last dim (rows) and
- * over the first dim (columns), amax over everything, and softmax over the last dim, on float32 square matrices
- * from 1 MiB to 1 GiB (--quick: the two smallest).
+ * over the first dim (columns), amax over everything and over the first dim, mean, max (values and indices) and
+ * logsumexp over the last dim, softmax over the last and the first dim, log_softmax over the last dim, on float32
+ * square matrices from 1 MiB to 1 GiB (--quick: the two smallest).
  *
  * Bytes per call: a reduction reads the input once (the output is small and not counted); softmax reads and
  * writes the tensor once each, so it counts twice the input (it reads the input a second time on top: a line
@@ -15,9 +16,24 @@ typedef struct job {
     int which;
 } job;
 
-enum { SUM_ALL, SUM_ROWS, SUM_COLUMNS, AMAX_ALL, SOFTMAX_ROWS, NUM_CASES };
+enum {
+    SUM_ALL,
+    SUM_ROWS,
+    SUM_COLUMNS,
+    AMAX_ALL,
+    SOFTMAX_ROWS,
+    MEAN_ROWS,
+    AMAX_COLUMNS,
+    MAX_ROWS,
+    LOGSUMEXP_ROWS,
+    LOG_SOFTMAX_ROWS,
+    SOFTMAX_COLUMNS,
+    NUM_CASES
+};
 
-static const char *case_names[NUM_CASES] = {"sum_all", "sum_dim_-1", "sum_dim_0", "amax_all", "softmax_dim_-1"};
+static const char *case_names[NUM_CASES] = {"sum_all",     "sum_dim_-1",     "sum_dim_0",      "amax_all",
+                                            "softmax_dim_-1", "mean_dim_-1", "amax_dim_0",     "max_dim_-1",
+                                            "logsumexp_dim_-1", "log_softmax_dim_-1", "softmax_dim_0"};
 
 static int run(void *p) {
     job *j = p;
@@ -30,6 +46,16 @@ static int run(void *p) {
     case SUM_COLUMNS: r = ct_sum(j->x, 1, &first, false); break;
     case AMAX_ALL: r = ct_amax(j->x, 0, NULL, false); break;
     case SOFTMAX_ROWS: r = ct_softmax(j->x, -1); break;
+    case MEAN_ROWS: r = ct_mean(j->x, 1, &last, false); break;
+    case AMAX_COLUMNS: r = ct_amax(j->x, 1, &first, false); break;
+    case MAX_ROWS: {
+        ct_tensor *indices = NULL;
+        if (ct_max_dim(j->x, -1, false, &r, &indices) != CT_OK) r = NULL;
+        break;
+    }
+    case LOGSUMEXP_ROWS: r = ct_logsumexp(j->x, 1, &last, false); break;
+    case LOG_SOFTMAX_ROWS: r = ct_log_softmax(j->x, -1); break;
+    case SOFTMAX_COLUMNS: r = ct_softmax(j->x, 0); break;
     default: break;
     }
     int failed = r == NULL;
@@ -55,7 +81,8 @@ int main(int argc, char **argv) {
         }
         for (int c = 0; c < NUM_CASES; c++) {
             job j = {x, c};
-            double amount = c == SOFTMAX_ROWS ? 2 * bytes : bytes;
+            bool writes = c == SOFTMAX_ROWS || c == LOG_SOFTMAX_ROWS || c == SOFTMAX_COLUMNS;
+            double amount = writes ? 2 * bytes : bytes;
             bench_report(&opt, "reduce", case_names[c], sh, "float32", bench_time_ms(&opt, run, &j, 5), amount, "GB/s",
                          limit);
         }

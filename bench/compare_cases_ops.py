@@ -35,6 +35,12 @@ def register(case, dims, DTYPES):
     reduction("sum_dim_0", lambda x: lambda: x.sum(0))
     reduction("amax_all", lambda x: lambda: x.amax())
     reduction("softmax_dim_-1", lambda x: lambda: torch.softmax(x, -1))
+    reduction("mean_dim_-1", lambda x: lambda: x.mean(-1))
+    reduction("amax_dim_0", lambda x: lambda: x.amax(0))
+    reduction("max_dim_-1", lambda x: lambda: x.max(-1))
+    reduction("logsumexp_dim_-1", lambda x: lambda: torch.logsumexp(x, -1))
+    reduction("log_softmax_dim_-1", lambda x: lambda: torch.log_softmax(x, -1))
+    reduction("softmax_dim_0", lambda x: lambda: torch.softmax(x, 0))
 
     # ---- gather / scatter_add / index_select with random indices ----
     def indexing(name, make):
