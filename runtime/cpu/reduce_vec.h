@@ -124,52 +124,67 @@ typedef int64_t f64_mask __attribute__((vector_size(64)));
         }                                                                                                           \
     } while (0)
 
-/* The comparisons of max and min vectorise with GCC's vector types only at the machine's own width (wider ones
- * are split into scalar compares), and target_clones fixes the types' width at the baseline's. So max and min come
- * twice: 32-byte vectors in four registers for AVX2 machines (picked at run time), and portable lanes that GCC
- * vectorises at the baseline's width otherwise. */
+/* The comparisons of max and min vectorise with GCC's vector types only where the function's own target has
+ * registers that wide (wider ones are split into scalar compares), and target_clones fixes the types' width at the
+ * baseline's. So max and min come three times, picked at run time: 64-byte vectors for AVX-512 machines, 32-byte
+ * vectors for AVX2 ones (four accumulators each), and portable lanes that GCC vectorises at the baseline's width. */
 typedef float f32_vec8 __attribute__((vector_size(32)));
 typedef int32_t f32_mask8 __attribute__((vector_size(32)));
 typedef double f64_vec8 __attribute__((vector_size(32)));
 typedef int64_t f64_mask8 __attribute__((vector_size(32)));
 #define f32_FOLDS8 {4, 5, 6, 7, 0, 1, 2, 3}, {2, 3, 0, 1, 6, 7, 4, 5}, {1, 0, 3, 2, 5, 4, 7, 6}
 #define f64_FOLDS8 {2, 3, 0, 1}, {1, 0, 3, 2}
-#define SELECT8(S, mask, a, b) ((S##_vec8)((((S##_mask8)(a)) & (mask)) | (((S##_mask8)(b)) & ~(mask))))
-#define VEC8_MAX(S, a, x) SELECT8(S, ((x) > (a)) | ((x) != (x)), x, a)
-#define VEC8_MIN(S, a, x) SELECT8(S, ((x) < (a)) | ((x) != (x)), x, a)
-#define EXTREME_LOOP(S, T, OP, SCALAR_OP)                                                                           \
+static const f32_mask f32_folds[] = {f32_FOLDS};
+static const f64_mask f64_folds[] = {f64_FOLDS};
+static const f32_mask8 f32_folds8[] = {f32_FOLDS8};
+static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
+#define SELECT_V(V, M, mask, a, b) ((V)((((M)(a)) & (mask)) | (((M)(b)) & ~(mask))))
+#define VMAX(V, M, a, x) SELECT_V(V, M, ((x) > (a)) | ((x) != (x)), x, a)
+#define VMIN(V, M, a, x) SELECT_V(V, M, ((x) < (a)) | ((x) != (x)), x, a)
+#define EXTREME_LOOP(V, M, FOLDS, OP, SCALAR_OP)                                                                    \
     do {                                                                                                            \
         for (; i + 4 * W <= n; i += 4 * W) {                                                                        \
             memcpy(&v0, x + i, sizeof v0), memcpy(&v1, x + i + W, sizeof v1);                                       \
             memcpy(&v2, x + i + 2 * W, sizeof v2), memcpy(&v3, x + i + 3 * W, sizeof v3);                           \
-            a0 = OP(S, a0, v0), a1 = OP(S, a1, v1), a2 = OP(S, a2, v2), a3 = OP(S, a3, v3);                         \
+            a0 = OP(V, M, a0, v0), a1 = OP(V, M, a1, v1), a2 = OP(V, M, a2, v2), a3 = OP(V, M, a3, v3);             \
         }                                                                                                           \
-        a0 = OP(S, OP(S, a0, a1), OP(S, a2, a3));                                                                   \
-        static const S##_mask8 folds_[] = {S##_FOLDS8};                                                             \
-        for (size_t k_ = 0; k_ < sizeof folds_ / sizeof folds_[0]; k_++) {                                          \
-            S##_vec8 other_ = __builtin_shuffle(a0, folds_[k_]);                                                    \
-            a0 = OP(S, a0, other_);                                                                                 \
+        a0 = OP(V, M, OP(V, M, a0, a1), OP(V, M, a2, a3));                                                          \
+        for (size_t k_ = 0; k_ < sizeof FOLDS / sizeof FOLDS[0]; k_++) {                                            \
+            V other_ = __builtin_shuffle(a0, FOLDS[k_]);                                                            \
+            a0 = OP(V, M, a0, other_);                                                                              \
         }                                                                                                           \
         acc = a0[0];                                                                                                \
         for (; i < n; i++) acc = SCALAR_OP(acc, x[i]);                                                              \
     } while (0)
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HAVE_AVX2 (__builtin_cpu_supports("avx2"))
-#define EXTREME_AVX2(S, T)                                                                                          \
-    __attribute__((target("arch=x86-64-v3"))) static T S##_extreme_avx2(const T *x, int64_t n, T acc,              \
-                                                                        bool largest) {                             \
-        enum { W = 32 / sizeof(T) };                                                                                \
-        S##_vec8 a0 = (S##_vec8){0} + acc, a1 = a0, a2 = a0, a3 = a0, v0, v1, v2, v3;                               \
+/* NAME(x, n, acc, largest) for the target TARGET with vectors V (masks M), folded by the permutations FOLDS. */
+#define EXTREME_VEC(T, NAME, TARGET, V, M, FOLDS)                                                                   \
+    __attribute__((target(TARGET))) static T NAME(const T *x, int64_t n, T acc, bool largest) {                    \
+        enum { W = sizeof(V) / sizeof(T) };                                                                         \
+        V a0 = (V){0} + acc, a1 = a0, a2 = a0, a3 = a0, v0, v1, v2, v3;                                             \
         int64_t i = 0;                                                                                              \
-        if (largest) EXTREME_LOOP(S, T, VEC8_MAX, NAN_MAX);                                                         \
-        else EXTREME_LOOP(S, T, VEC8_MIN, NAN_MIN);                                                                 \
+        if (largest) EXTREME_LOOP(V, M, FOLDS, VMAX, NAN_MAX);                                                      \
+        else EXTREME_LOOP(V, M, FOLDS, VMIN, NAN_MIN);                                                              \
         return acc;                                                                                                 \
     }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_AVX512                                                                                                 \
+    (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&                                    \
+     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+#define HAVE_AVX2 (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+#define EXTREME_X86(S, T)                                                                                           \
+    EXTREME_VEC(T, S##_extreme_avx512, "arch=x86-64-v4", S##_vec, S##_mask, S##_folds)                              \
+    EXTREME_VEC(T, S##_extreme_avx2, "arch=x86-64-v3", S##_vec8, S##_mask8, S##_folds8)
 #else
+#define HAVE_AVX512 0
 #define HAVE_AVX2 0
-#define EXTREME_AVX2(S, T)                                                                                          \
-    static T S##_extreme_avx2(const T *x, int64_t n, T acc, bool largest) { return S##_extreme_lanes(x, n, acc, largest); }
+#define EXTREME_X86(S, T)                                                                                           \
+    static T S##_extreme_avx512(const T *x, int64_t n, T acc, bool largest) {                                       \
+        return S##_extreme_lanes(x, n, acc, largest);                                                               \
+    }                                                                                                               \
+    static T S##_extreme_avx2(const T *x, int64_t n, T acc, bool largest) {                                         \
+        return S##_extreme_lanes(x, n, acc, largest);                                                               \
+    }
 #endif
 
 /* The kernels of one floating type T (prefix S). */
@@ -217,10 +232,11 @@ typedef int64_t f64_mask8 __attribute__((vector_size(32)));
         return acc;                                                                                                 \
     }                                                                                                               \
                                                                                                                     \
-    EXTREME_AVX2(S, T)                                                                                              \
+    EXTREME_X86(S, T)                                                                                               \
                                                                                                                     \
     /* NaN-propagating maximum (largest) or minimum of acc and x[0..n). */                                          \
     static T S##_extreme(const T *x, int64_t n, T acc, bool largest) {                                              \
+        if (HAVE_AVX512) return S##_extreme_avx512(x, n, acc, largest);                                             \
         if (HAVE_AVX2) return S##_extreme_avx2(x, n, acc, largest);                                                 \
         return S##_extreme_lanes(x, n, acc, largest);                                                               \
     }                                                                                                               \
