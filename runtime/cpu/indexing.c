@@ -22,6 +22,7 @@
 #define MAX_VIEWS 4
 #define PARALLEL_MIN_WORK 32768 /* elements below which threads cost more than they bring */
 #define MIN_BLOCK_COLS 16       /* 64 bytes of float32: blocks of different tasks do not share cache lines */
+#define WHOLE_ROW_BYTES 256     /* index_select rows at least this long are copied whole, one memcpy each */
 
 /* ---- lines: the off-dim part of the iteration shape, coalesced --------------------------------------------------- */
 
@@ -140,9 +141,34 @@ static void gather_rows(char **p, int64_t ncols, const gather_ctx *c) {
     }
 }
 
+/* As in elementwise.c: the line loops below are built for the baseline, AVX2 and AVX-512, and the loader picks the
+ * best the machine runs (not under ThreadSanitizer, whose runtime is not up when the ifunc resolvers run). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LOOP_CLONES
+#endif
+
+/* Gathers one line whose out, index and input are all contiguous along dim (gather along the last dim), when its
+ * indices are all in range: they are checked first, with a min/max pass the compiler vectorises, so the copy
+ * itself is a tight loop with no test per element. False (nothing written) when some index is out of range. */
+#define DEFINE_GATHER_LINE(NAME, T, IT)                                                                              \
+    LOOP_CLONES static bool NAME(T *restrict out, const IT *restrict index, const T *restrict input, int64_t len, int64_t bound) { \
+        IT lo = 0, hi = 0;                                                                                           \
+        _Pragma("omp simd reduction(min : lo) reduction(max : hi)") for (int64_t i = 0; i < len; i++) {              \
+            lo = index[i] < lo ? index[i] : lo;                                                                      \
+            hi = index[i] > hi ? index[i] : hi;                                                                      \
+        }                                                                                                            \
+        if (lo < 0 || (int64_t)hi >= bound) return false;                                                            \
+        _Pragma("omp simd") for (int64_t i = 0; i < len; i++) out[i] = input[index[i]];                              \
+        return true;                                                                                                 \
+    }
+
 /* The context's fields are copied into locals first: the element stores could alias the context, which would make
  * the compiler reload every field for every element. */
 #define DEFINE_GATHER_BLOCK(NAME, T)                                                                                 \
+    DEFINE_GATHER_LINE(NAME##_line32, T, int32_t)                                                                    \
+    DEFINE_GATHER_LINE(NAME##_line64, T, int64_t)                                                                    \
     static void NAME(char **p, const int64_t *step, int64_t ncols, void *vctx) {                                     \
         const gather_ctx *c = vctx;                                                                                  \
         if (step[1] == 0 && step[0] == (int64_t)sizeof(T) && step[2] == (int64_t)sizeof(T)) {                        \
@@ -154,6 +180,18 @@ static void gather_rows(char **p, int64_t ncols, const gather_ctx *c) {
         const int64_t len = c->len, bound = c->bound, os = step[0], xs = step[1], is = step[2];                      \
         const int64_t ods = c->ds[0], xds = c->ds[1], ids = c->ds[2];                                                \
         const bool idx64 = c->idx64;                                                                                 \
+        if (c->dim_inner && ods == (int64_t)sizeof(T) && ids == (int64_t)sizeof(T) && xds == (idx64 ? 8 : 4)) {      \
+            int64_t j = 0;                                                                                           \
+            for (; j < ncols; j++) {                                                                                 \
+                T *o = (T *)(out + j * os);                                                                          \
+                const T *in = (const T *)(input + j * is);                                                           \
+                bool ok = idx64 ? NAME##_line64(o, (const int64_t *)(index + j * xs), in, len, bound)                \
+                                : NAME##_line32(o, (const int32_t *)(index + j * xs), in, len, bound);               \
+                if (!ok) break;                                                                                      \
+            }                                                                                                        \
+            if (j == ncols) return;                                                                                  \
+            out += j * os, index += j * xs, input += j * is, ncols -= j; /* the checked loop finds the bad index */  \
+        }                                                                                                            \
         LINE_LOOP(c->dim_inner, len, ncols, {                                                                        \
             int64_t idx = load_index(index + i * xds + j * xs, idx64);                                               \
             if (idx < 0 || idx >= bound) {                                                                           \
@@ -168,6 +206,32 @@ DEFINE_GATHER_BLOCK(gather_block_1, uint8_t)
 DEFINE_GATHER_BLOCK(gather_block_4, uint32_t)
 DEFINE_GATHER_BLOCK(gather_block_8, uint64_t)
 
+/* index_select's case when the rows are long (contiguous columns in out and input, one index per line): the work is
+ * cut along dim, whole rows per thread, instead of into column blocks that every thread walks over all rows. */
+static void gather_whole_rows(const lines *L, const gather_ctx *c) {
+    int64_t inner = L->shape[0], outer = 1, len = c->len;
+    for (int d = 1; d < L->n; d++) outer *= L->shape[d];
+    int64_t rows = outer * len;
+    size_t bytes = (size_t)inner * c->esize;
+    bool parallel = omp_get_max_threads() > 1 && rows > 1 && rows * inner >= PARALLEL_MIN_WORK;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t i = r % len, rest = r / len;
+        char *ptr[3] = {L->base[0], L->base[1], L->base[2]};
+        for (int d = 1; d < L->n; d++) {
+            int64_t at = rest % L->shape[d];
+            rest /= L->shape[d];
+            for (int k = 0; k < 3; k++) ptr[k] += at * L->step[k][d];
+        }
+        int64_t idx = load_index(ptr[1] + i * c->ds[1], c->idx64);
+        if (idx < 0 || idx >= c->bound) {
+            record_bad(c->bad, idx, c->dim, c->bound);
+            continue;
+        }
+        memcpy(ptr[0] + i * c->ds[0], ptr[2] + idx * c->ds[2], bytes);
+    }
+}
+
 ct_status ct__cpu_gather(ct__view out, ct__view input, ct__view index, int dim, ct__bad_index *bad) {
     for (int d = 0; d < out.ndim; d++)
         if (out.shape[d] == 0) return CT_OK;
@@ -178,7 +242,11 @@ ct_status ct__cpu_gather(ct__view out, ct__view input, ct__view index, int dim, 
     gather_ctx c = {out.shape[dim], {0, 0, 0}, input.shape[dim], dim, index.dtype == CT_INT64, false, es, bad};
     for (int k = 0; k < 3; k++) c.ds[k] = views[k].stride[dim] * (int64_t)ct_dtype_size(views[k].dtype);
     c.dim_inner = L.n == 0 || llabs(c.ds[0]) <= llabs(col_step_of(&L, 0));
-    lines_run(&L, c.len, es == 8 ? gather_block_8 : es == 4 ? gather_block_4 : gather_block_1, &c);
+    if (L.n > 0 && col_step_of(&L, 1) == 0 && col_step_of(&L, 0) == (int64_t)es && col_step_of(&L, 2) == (int64_t)es &&
+        L.shape[0] * (int64_t)es >= WHOLE_ROW_BYTES)
+        gather_whole_rows(&L, &c);
+    else
+        lines_run(&L, c.len, es == 8 ? gather_block_8 : es == 4 ? gather_block_4 : gather_block_1, &c);
     return bad->found ? CT_ERR_INDEX : CT_OK;
 }
 
