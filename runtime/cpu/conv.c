@@ -1,8 +1,8 @@
 /* CPU kernels of the conv family (kernels/conv.h): im2col, col2im, max_pool2d forward and backward, for float32 and
  * float64.
  *
- * Each kernel works on whole planes, one (image, channel) pair at a time, so that OpenMP can split the planes across
- * threads with no two threads writing the same element: im2col writes the kernel_h * kernel_w rows of cols that come
+ * Each kernel works on whole planes, one (image, channel) pair at a time, so that the CPU pool (parallel.h) can split
+ * the planes across threads with no two threads writing the same element: im2col writes the kernel_h * kernel_w rows of cols that come
  * from one input plane, col2im and the pooling backward write one input plane (zeroed first, then accumulated in a
  * fixed order, so the result does not depend on the thread count). Small calls run on one thread. The GEMMs of
  * conv2d are not here: the front end runs them on OpenBLAS through kernels/blas.h, which threads each call itself. */
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/conv.h"
+#include "parallel.h"
 
 /* Below this many elements touched a kernel runs on one thread. */
 #define PARALLEL_MIN_ELEMENTS (64 * 1024)
@@ -73,31 +74,64 @@ static void valid_range(int64_t out, int64_t stride, int64_t pad, int64_t offset
 DEFINE_IM2COL(float)
 DEFINE_IM2COL(double)
 
-ct_status ct__cpu_im2col(const ct__window2d *g, ct_dtype dtype, const void *input, void *cols) {
-    int64_t planes = g->batch * g->channels, plane_in = g->h * g->w;
-    int64_t plane_cols = g->kernel_h * g->kernel_w * g->out_h * g->out_w;
-    bool parallel = planes > 1 && planes * plane_cols >= PARALLEL_MIN_ELEMENTS;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t p = 0; p < planes; p++) {
-        if (dtype == CT_FLOAT32)
-            im2col_plane_float(g, (const float *)input + p * plane_in, (float *)cols + p * plane_cols);
-        else
-            im2col_plane_double(g, (const double *)input + p * plane_in, (double *)cols + p * plane_cols);
+/* One call's planes: the window geometry, the dtype, the per-plane element counts of the source and the
+ * destination, and the pointers (the pooling kernels' indices too). */
+typedef struct planes_job {
+    const ct__window2d *g;
+    bool f32;
+    int64_t src_plane, dst_plane;
+    const void *src;
+    void *dst;
+    int64_t *idx;
+} planes_job;
+
+#define PLANE_PTRS(T)                                                                                                 \
+    const T *src = (const T *)j->src + p * j->src_plane;                                                              \
+    T *dst = (T *)j->dst + p * j->dst_plane
+
+static void im2col_planes(int64_t begin, int64_t end, void *arg) {
+    const planes_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        if (j->f32) {
+            PLANE_PTRS(float);
+            im2col_plane_float(j->g, src, dst);
+        } else {
+            PLANE_PTRS(double);
+            im2col_plane_double(j->g, src, dst);
+        }
     }
+}
+
+static void col2im_planes(int64_t begin, int64_t end, void *arg) {
+    const planes_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        if (j->f32) {
+            PLANE_PTRS(float);
+            col2im_plane_float(j->g, src, dst);
+        } else {
+            PLANE_PTRS(double);
+            col2im_plane_double(j->g, src, dst);
+        }
+    }
+}
+
+/* Runs fn over the batch * channels planes, with about PARALLEL_MIN_ELEMENTS elements of work per chunk at least. */
+static void run_planes(ct__range_fn fn, const planes_job *j, int64_t work_per_plane) {
+    int64_t planes = j->g->batch * j->g->channels;
+    ct__parallel_for(planes, PARALLEL_MIN_ELEMENTS / (work_per_plane + 1) + 1, fn, (void *)j);
+}
+
+ct_status ct__cpu_im2col(const ct__window2d *g, ct_dtype dtype, const void *input, void *cols) {
+    int64_t plane_cols = g->kernel_h * g->kernel_w * g->out_h * g->out_w;
+    planes_job j = {g, dtype == CT_FLOAT32, g->h * g->w, plane_cols, input, cols, NULL};
+    run_planes(im2col_planes, &j, plane_cols);
     return CT_OK;
 }
 
 ct_status ct__cpu_col2im(const ct__window2d *g, ct_dtype dtype, const void *cols, void *grad_input) {
-    int64_t planes = g->batch * g->channels, plane_in = g->h * g->w;
     int64_t plane_cols = g->kernel_h * g->kernel_w * g->out_h * g->out_w;
-    bool parallel = planes > 1 && planes * plane_cols >= PARALLEL_MIN_ELEMENTS;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t p = 0; p < planes; p++) {
-        if (dtype == CT_FLOAT32)
-            col2im_plane_float(g, (const float *)cols + p * plane_cols, (float *)grad_input + p * plane_in);
-        else
-            col2im_plane_double(g, (const double *)cols + p * plane_cols, (double *)grad_input + p * plane_in);
-    }
+    planes_job j = {g, dtype == CT_FLOAT32, plane_cols, g->h * g->w, cols, grad_input, NULL};
+    run_planes(col2im_planes, &j, plane_cols);
     return CT_OK;
 }
 
@@ -138,33 +172,44 @@ static void pool_window(const ct__window2d *g, int64_t oh, int64_t ow, int64_t *
 DEFINE_POOL(float)
 DEFINE_POOL(double)
 
-ct_status ct__cpu_max_pool2d(const ct__window2d *g, ct_dtype dtype, const void *input, void *out, int64_t *indices) {
-    int64_t planes = g->batch * g->channels, plane_in = g->h * g->w, plane_out = g->out_h * g->out_w;
-    bool parallel = planes > 1 && planes * plane_out * g->kernel_h * g->kernel_w >= PARALLEL_MIN_ELEMENTS;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t p = 0; p < planes; p++) {
-        if (dtype == CT_FLOAT32)
-            pool_plane_float(g, (const float *)input + p * plane_in, (float *)out + p * plane_out,
-                             indices + p * plane_out);
-        else
-            pool_plane_double(g, (const double *)input + p * plane_in, (double *)out + p * plane_out,
-                              indices + p * plane_out);
+static void pool_planes(int64_t begin, int64_t end, void *arg) {
+    const planes_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        if (j->f32) {
+            PLANE_PTRS(float);
+            pool_plane_float(j->g, src, dst, j->idx + p * j->dst_plane);
+        } else {
+            PLANE_PTRS(double);
+            pool_plane_double(j->g, src, dst, j->idx + p * j->dst_plane);
+        }
     }
+}
+
+/* The backward's source is grad_out, whose planes the indices share (src_plane elements each). */
+static void unpool_planes(int64_t begin, int64_t end, void *arg) {
+    const planes_job *j = arg;
+    for (int64_t p = begin; p < end; p++) {
+        if (j->f32) {
+            PLANE_PTRS(float);
+            unpool_plane_float(j->g, src, j->idx + p * j->src_plane, dst);
+        } else {
+            PLANE_PTRS(double);
+            unpool_plane_double(j->g, src, j->idx + p * j->src_plane, dst);
+        }
+    }
+}
+
+ct_status ct__cpu_max_pool2d(const ct__window2d *g, ct_dtype dtype, const void *input, void *out, int64_t *indices) {
+    int64_t plane_out = g->out_h * g->out_w;
+    planes_job j = {g, dtype == CT_FLOAT32, g->h * g->w, plane_out, input, out, indices};
+    run_planes(pool_planes, &j, plane_out * g->kernel_h * g->kernel_w);
     return CT_OK;
 }
 
 ct_status ct__cpu_max_pool2d_backward(const ct__window2d *g, ct_dtype dtype, const void *grad_out,
                                       const int64_t *indices, void *grad_input) {
-    int64_t planes = g->batch * g->channels, plane_in = g->h * g->w, plane_out = g->out_h * g->out_w;
-    bool parallel = planes > 1 && planes * (plane_in + plane_out) >= PARALLEL_MIN_ELEMENTS;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t p = 0; p < planes; p++) {
-        if (dtype == CT_FLOAT32)
-            unpool_plane_float(g, (const float *)grad_out + p * plane_out, indices + p * plane_out,
-                               (float *)grad_input + p * plane_in);
-        else
-            unpool_plane_double(g, (const double *)grad_out + p * plane_out, indices + p * plane_out,
-                                (double *)grad_input + p * plane_in);
-    }
+    int64_t plane_out = g->out_h * g->out_w, plane_in = g->h * g->w;
+    planes_job j = {g, dtype == CT_FLOAT32, plane_out, plane_in, grad_out, grad_input, (int64_t *)indices};
+    run_planes(unpool_planes, &j, plane_in + plane_out);
     return CT_OK;
 }
