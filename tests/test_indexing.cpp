@@ -880,6 +880,58 @@ TEST_F(Indexing, IndexSelectErrors) {
     EXPECT_ERROR(CT_ERR_INDEX, "Dimension out of range (expected to be in range of [-2, 1], but got -3)");
 }
 
+// The fast CPU paths check their indices too: index_select's whole-row copy (rows of 300 float32, split across
+// threads) and a gather along a contiguous last dim (lines checked before they are copied) report an index past the
+// end that sits deep inside a large operand, in the op's words, and give no tensor.
+TEST_F(Indexing, LargeFastPathsReportABadIndex) {
+    const int64_t rows = 2000, cols = 300;
+    ct_tensor *x = ct_rand(2, SHAPE(rows, cols), CT_FLOAT32, CT_DEVICE_CPU, nullptr);
+    std::vector<int64_t> sel(3000);
+    for (size_t i = 0; i < sel.size(); i++) sel[i] = (int64_t)(i * 7 % rows);
+    sel[2345] = rows;
+    EXPECT_EQ(ct_index_select(x, 0, i64(sel, {3000})), nullptr);
+    EXPECT_ERROR(CT_ERR_INDEX, "index out of range in self: index 2000 is out of bounds for dimension 0 with size 2000");
+    std::vector<int32_t> along((size_t)(rows * cols));
+    for (size_t i = 0; i < along.size(); i++) along[i] = (int32_t)(i * 13 % cols);
+    along[1500 * cols + 17] = -1;
+    EXPECT_EQ(ct_gather(x, 1, i32(along, {rows, cols})), nullptr);
+    EXPECT_ERROR(CT_ERR_INDEX, "ct_gather: index -1 is out of bounds for dimension 1 with size 300");
+}
+
+// The same fast paths against a float64 reference computed here, element by element: whole rows (index_select of
+// 384-byte rows, several threads) and checked-then-copied lines (gather along the last dim, int32 and int64).
+TEST_F(Indexing, LargeFastPathsMatchTheirDefinition) {
+    const int64_t rows = 1500, cols = 96;
+    ct_tensor *x = ct_rand(2, SHAPE(rows, cols), CT_FLOAT32, CT_DEVICE_CPU, nullptr);
+    std::vector<float> xv((size_t)(rows * cols));
+    ASSERT_EQ(ct_copy_to_buffer(x, xv.data(), xv.size() * sizeof(float)), CT_OK);
+    std::vector<int64_t> sel(4000), along((size_t)(rows * cols));
+    for (size_t i = 0; i < sel.size(); i++) sel[i] = (int64_t)((i * 611) % rows);
+    for (size_t i = 0; i < along.size(); i++) along[i] = (int64_t)((i * 37 + i / 5) % cols);
+    std::vector<int32_t> along32(along.begin(), along.end());
+    ct_tensor *s = ct_index_select(x, 0, i64(sel, {4000}));
+    ASSERT_NE(s, nullptr) << ct_last_error();
+    std::vector<float> got((size_t)(4000 * cols));
+    ASSERT_EQ(ct_copy_to_buffer(s, got.data(), got.size() * sizeof(float)), CT_OK);
+    int64_t wrong = 0;
+    for (int64_t r = 0; r < 4000; r++)
+        for (int64_t c = 0; c < cols; c++)
+            wrong += (double)got[(size_t)(r * cols + c)] != (double)xv[(size_t)(sel[(size_t)r] * cols + c)];
+    EXPECT_EQ(wrong, 0);
+    for (bool wide : {false, true}) {
+        ct_tensor *g = ct_gather(x, 1, wide ? i64(along, {rows, cols}) : i32(along32, {rows, cols}));
+        ASSERT_NE(g, nullptr) << ct_last_error();
+        std::vector<float> gv((size_t)(rows * cols));
+        ASSERT_EQ(ct_copy_to_buffer(g, gv.data(), gv.size() * sizeof(float)), CT_OK);
+        wrong = 0;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                wrong += (double)gv[(size_t)(r * cols + c)] !=
+                         (double)xv[(size_t)(r * cols + along[(size_t)(r * cols + c)])];
+        EXPECT_EQ(wrong, 0) << (wide ? "int64" : "int32");
+    }
+}
+
 TEST_F(Indexing, IndexAddErrors) {
     ct_tensor *x = ct_zeros(2, SHAPE(5, 3), CT_FLOAT32, CT_DEVICE_CPU);
     ct_tensor *src = ct_ones(2, SHAPE(2, 3), CT_FLOAT32, CT_DEVICE_CPU);

@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "cpu_iter.h"
+#include "parallel.h"
 
 /* Tile side in elements: 32 x 32 elements of 8 bytes is 8 KiB of source lines, well inside L1. */
 #define TILE 32
-/* Below this many elements a copy runs on one thread (as ct__cpu_for_each). */
+/* Below this many elements a transposing copy runs on one thread (as ct__cpu_for_each). */
 #define PARALLEL_MIN_ELEMENTS 32768
 
 static void copy_same_dtype(char **ptr, const int64_t *step, int64_t n, void *ctx) {
@@ -214,14 +215,27 @@ static void copy_tile(const transpose_geometry *g, char *dst, const char *src, i
     }
 }
 
+typedef struct tiles_job {
+    const transpose_geometry *g;
+    char *dst;
+    const char *src;
+    ct__inner_loop loop;
+    void *ctx;
+} tiles_job;
+
+static void copy_tiles(int64_t begin, int64_t end, void *vjob) {
+    const tiles_job *j = vjob;
+    for (int64_t t = begin; t < end; t++) copy_tile(j->g, j->dst, j->src, t, j->loop, j->ctx);
+}
+
+/* The tiles split across the CPU pool's threads (parallel.h), PARALLEL_MIN_ELEMENTS elements at least per chunk. */
 static void transposed_copy(const ct__view *dst, const ct__view *src, const transpose_geometry *g,
                             ct__inner_loop loop, void *ctx) {
     int64_t outer = 1;
     for (int d = 0; d < g->nouter; d++) outer *= g->outer_size[d];
     int64_t ntiles = ((g->size_i + TILE - 1) / TILE) * ((g->size_j + TILE - 1) / TILE) * outer;
-    int64_t numel = g->size_i * g->size_j * outer;
-#pragma omp parallel for schedule(static) if (numel >= PARALLEL_MIN_ELEMENTS && ntiles > 1)
-    for (int64_t t = 0; t < ntiles; t++) copy_tile(g, dst->data, src->data, t, loop, ctx);
+    tiles_job j = {g, dst->data, src->data, loop, ctx};
+    ct__parallel_for(ntiles, PARALLEL_MIN_ELEMENTS / (TILE * TILE), copy_tiles, &j);
 }
 
 /* Runs loop over every element of dst/src, tiled when the copy transposes. */

@@ -3,21 +3,23 @@
  *
  * The iteration shape (out's for a gather, index's for a scatter) is cut into lines: the coordinates off `dim`
  * pick a line, and a line runs along dim. Lines are handed out in blocks of consecutive columns (the innermost
- * off-dim coordinate), one block per OpenMP task. A scatter writes self only at its line's own off-dim
+ * off-dim coordinate), blocks split across the CPU pool's threads (parallel.h). A scatter writes self only at its line's own off-dim
  * coordinates, so two tasks never touch the same element of self: there are no atomics and no races, and each
  * destination combines its values in index order. That makes every op here deterministic, run to run and whatever
  * the thread count. Inside a block the loop along dim is the inner one when that walks memory more closely than
- * the columns do.
+ * the columns do. index_select's long rows are copied whole instead, the rows (positions along dim) split across
+ * the threads.
  *
  * A scatter checks all its indices before it writes anything, so a failed in-place op leaves self unchanged; a
  * gather checks as it goes (its output is thrown away on error). */
 #include <math.h>
-#include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_iter.h"
 #include "kernels/indexing.h"
+#include "parallel.h"
 
 #define MAX_VIEWS 4
 #define PARALLEL_MIN_WORK 32768 /* elements below which threads cost more than they bring */
@@ -65,31 +67,47 @@ static void lines_init(lines *L, int ndim, const int64_t *shape, int dim, int nv
 /* Byte stride of view k along the innermost off-dim (0 when the lines have no off-dim dims). */
 static int64_t col_step_of(const lines *L, int k) { return L->n ? L->step[k][0] : 0; }
 
-/* Runs fn over every block; line_len (the length along dim) sizes the work for the threading decision. */
-static void lines_run(const lines *L, int64_t line_len, block_fn fn, void *ctx) {
-    int64_t inner = L->n ? L->shape[0] : 1, outer = 1;
-    for (int d = 1; d < L->n; d++) outer *= L->shape[d];
-    int threads = omp_get_max_threads();
-    bool parallel = threads > 1 && inner * outer * line_len >= PARALLEL_MIN_WORK;
-    int64_t cols = inner;
-    while (parallel && cols > MIN_BLOCK_COLS && outer * ceil_div(inner, cols) < 4 * (int64_t)threads)
-        cols = ceil_div(cols, 2);
-    int64_t per_row = ceil_div(inner, cols), tasks = outer * per_row;
-    int64_t col_step[MAX_VIEWS];
-    for (int k = 0; k < L->nviews; k++) col_step[k] = col_step_of(L, k);
-#pragma omp parallel for schedule(static) if (parallel && tasks > 1)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t row = t / per_row, c0 = (t % per_row) * cols;
+typedef struct blocks_job {
+    const lines *L;
+    block_fn fn;
+    void *ctx;
+    int64_t cols, inner, per_row, col_step[MAX_VIEWS];
+} blocks_job;
+
+/* Blocks [begin, end): block t is columns [c0, c0 + cols) of outer line-row t / per_row. */
+static void run_blocks(int64_t begin, int64_t end, void *vjob) {
+    const blocks_job *b = vjob;
+    const lines *L = b->L;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t row = t / b->per_row, c0 = (t % b->per_row) * b->cols;
         char *ptr[MAX_VIEWS];
-        for (int k = 0; k < L->nviews; k++) ptr[k] = L->base[k] + c0 * col_step[k];
+        for (int k = 0; k < L->nviews; k++) ptr[k] = L->base[k] + c0 * b->col_step[k];
         int64_t rest = row;
         for (int d = 1; d < L->n; d++) {
             int64_t i = rest % L->shape[d];
             rest /= L->shape[d];
             for (int k = 0; k < L->nviews; k++) ptr[k] += i * L->step[k][d];
         }
-        fn(ptr, col_step, cols < inner - c0 ? cols : inner - c0, ctx);
+        b->fn(ptr, b->col_step, b->cols < b->inner - c0 ? b->cols : b->inner - c0, b->ctx);
     }
+}
+
+/* Runs fn over every block, on the CPU pool (parallel.h); line_len (the length along dim) sizes the work for the
+ * threading decision. */
+static void lines_run(const lines *L, int64_t line_len, block_fn fn, void *ctx) {
+    int64_t inner = L->n ? L->shape[0] : 1, outer = 1;
+    for (int d = 1; d < L->n; d++) outer *= L->shape[d];
+    int threads = ct__parallel_threads();
+    bool parallel = threads > 1 && inner * outer * line_len >= PARALLEL_MIN_WORK;
+    int64_t cols = inner;
+    while (parallel && cols > MIN_BLOCK_COLS && outer * ceil_div(inner, cols) < 4 * (int64_t)threads)
+        cols = ceil_div(cols, 2);
+    blocks_job b = {L, fn, ctx, cols, inner, ceil_div(inner, cols), {0}};
+    for (int k = 0; k < L->nviews; k++) b.col_step[k] = col_step_of(L, k);
+    int64_t tasks = outer * b.per_row, work_per_task = cols * line_len;
+    /* at least PARALLEL_MIN_WORK elements per chunk of tasks; everything in one chunk when not parallel */
+    int64_t grain = parallel ? (PARALLEL_MIN_WORK + work_per_task - 1) / work_per_task : tasks;
+    ct__parallel_for(tasks, grain > 0 ? grain : 1, run_blocks, &b);
 }
 
 /* Runs BODY (which sees i along dim and j along the columns) for every element of a block, the dim loop inside
@@ -111,10 +129,10 @@ static inline int64_t load_index(const char *p, bool idx64) {
 
 /* Keeps the first bad index any thread reports. */
 static void record_bad(ct__bad_index *bad, int64_t value, int dim, int64_t size) {
-#pragma omp critical(ct_indexing_bad_index)
-    {
-        if (!bad->found) *bad = (ct__bad_index){true, value, dim, size};
-    }
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    if (!bad->found) *bad = (ct__bad_index){true, value, dim, size};
+    pthread_mutex_unlock(&mu);
 }
 
 /* ---- gather ------------------------------------------------------------------------------------------------------ */
@@ -208,15 +226,19 @@ DEFINE_GATHER_BLOCK(gather_block_8, uint64_t)
 
 /* index_select's case when the rows are long (contiguous columns in out and input, one index per line): the work is
  * cut along dim, whole rows per thread, instead of into column blocks that every thread walks over all rows. */
-static void gather_whole_rows(const lines *L, const gather_ctx *c) {
-    int64_t inner = L->shape[0], outer = 1, len = c->len;
-    for (int d = 1; d < L->n; d++) outer *= L->shape[d];
-    int64_t rows = outer * len;
-    size_t bytes = (size_t)inner * c->esize;
-    bool parallel = omp_get_max_threads() > 1 && rows > 1 && rows * inner >= PARALLEL_MIN_WORK;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t i = r % len, rest = r / len;
+typedef struct rows_job {
+    const lines *L;
+    const gather_ctx *c;
+    size_t bytes; /* per row */
+} rows_job;
+
+/* Rows [begin, end) of the (outer lines x positions along dim) rows. */
+static void copy_whole_rows(int64_t begin, int64_t end, void *vjob) {
+    const rows_job *job = vjob;
+    const lines *L = job->L;
+    const gather_ctx *c = job->c;
+    for (int64_t r = begin; r < end; r++) {
+        int64_t i = r % c->len, rest = r / c->len;
         char *ptr[3] = {L->base[0], L->base[1], L->base[2]};
         for (int d = 1; d < L->n; d++) {
             int64_t at = rest % L->shape[d];
@@ -228,8 +250,15 @@ static void gather_whole_rows(const lines *L, const gather_ctx *c) {
             record_bad(c->bad, idx, c->dim, c->bound);
             continue;
         }
-        memcpy(ptr[0] + i * c->ds[0], ptr[2] + idx * c->ds[2], bytes);
+        memcpy(ptr[0] + i * c->ds[0], ptr[2] + idx * c->ds[2], job->bytes);
     }
+}
+
+static void gather_whole_rows(const lines *L, const gather_ctx *c) {
+    int64_t inner = L->shape[0], rows = c->len;
+    for (int d = 1; d < L->n; d++) rows *= L->shape[d];
+    rows_job job = {L, c, (size_t)inner * c->esize};
+    ct__parallel_for(rows, (PARALLEL_MIN_WORK + inner - 1) / inner, copy_whole_rows, &job);
 }
 
 ct_status ct__cpu_gather(ct__view out, ct__view input, ct__view index, int dim, ct__bad_index *bad) {
