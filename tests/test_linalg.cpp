@@ -184,6 +184,11 @@ void register_products() {
          },
          matmul_reference},
         F32_NMSE);
+    // attention's q @ k^T with an odd batch: the CPU splits small batched products by item across its threads, each
+    // a single-threaded BLAS call (runtime/cpu/blas.c); k^T reaches BLAS as a transpose flag
+    add({"bmm", "odd_batch_q_kT_split_by_item", {uniform({7, 33, 16}), transposed(uniform({7, 16, 40}))}, two(ct_bmm),
+         matmul_reference},
+        F32_NMSE);
     add({"bmm", "zero_batch", {uniform({0, 3, 5}), uniform({0, 5, 2})}, two(ct_bmm), matmul_reference}, 0);
     add({"bmm", "zero_k", {uniform({2, 3, 0}), uniform({2, 0, 2})}, two(ct_bmm), matmul_reference}, 0);
 }

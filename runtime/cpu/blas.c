@@ -1,11 +1,13 @@
 /* CPU GEMM (kernels/blas.h) on OpenBLAS: one cblas_sgemm/dgemm per batch item, row-major, with the operands'
- * transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call itself. The bias rows
+ * transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call itself, except in a
+ * batch of small products, which the CPU pool splits by item (below). The bias rows
  * and the k == 0 case (where only beta * C remains) are done here, so BLAS never sees an empty inner dim. */
 #include <cblas.h>
 #include <limits.h>
 #include <string.h>
 
 #include "kernels/blas.h"
+#include "parallel.h"
 
 /* cblas takes int sizes (OpenBLAS's default 32-bit interface). */
 static bool fits_int(const ct__gemm *g) {
@@ -37,6 +39,36 @@ static void scale_c(const ct__gemm *g, double beta) {
         }
 }
 
+/* A batch of small products is split across the CPU pool (parallel.h) by this code, a batch item per piece, each
+ * one single-threaded BLAS call. OpenBLAS would thread every item's call itself: each call hands its work to its
+ * worker threads and waits for them, once per batch item, and on a busy machine a worker that is not running
+ * holds every call up. A single product, or a batch of large ones, goes to BLAS whole, which threads it (for one
+ * product it shares the packed panels between its threads, which independent calls on row blocks would not: tried,
+ * and slower at 128^3 and 256^3). */
+#define SPLIT_MAX_FLOPS (2.0 * 512 * 512 * 512) /* per batch item */
+
+typedef struct gemm_job {
+    const ct__gemm *g;
+    double beta;
+} gemm_job;
+
+/* Batch items [begin, end). */
+static void gemm_items(int64_t begin, int64_t end, void *ctx) {
+    const gemm_job *j = ctx;
+    const ct__gemm *g = j->g;
+    enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
+    int m = (int)g->m, n = (int)g->n, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb, ldc = (int)g->ldc;
+    for (int64_t b = begin; b < end; b++) {
+        if (g->dtype == CT_FLOAT32)
+            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float)g->alpha, (const float *)g->a + b * g->stride_a, lda,
+                        (const float *)g->b + b * g->stride_b, ldb, (float)j->beta, (float *)g->c + b * g->stride_c,
+                        ldc);
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, g->alpha, (const double *)g->a + b * g->stride_a, lda,
+                        (const double *)g->b + b * g->stride_b, ldb, j->beta, (double *)g->c + b * g->stride_c, ldc);
+    }
+}
+
 ct_status ct__cpu_gemm(const ct__gemm *g) {
     if (g->batch == 0 || g->m == 0 || g->n == 0) return CT_OK;
     if (g->dtype != CT_FLOAT32 && g->dtype != CT_FLOAT64)
@@ -49,15 +81,15 @@ ct_status ct__cpu_gemm(const ct__gemm *g) {
         if (beta != 1) scale_c(g, beta);
         return CT_OK;
     }
-    enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
-    int m = (int)g->m, n = (int)g->n, k = (int)g->k, lda = (int)g->lda, ldb = (int)g->ldb, ldc = (int)g->ldc;
-    for (int64_t b = 0; b < g->batch; b++) {
-        if (g->dtype == CT_FLOAT32)
-            cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float)g->alpha, (const float *)g->a + b * g->stride_a, lda,
-                        (const float *)g->b + b * g->stride_b, ldb, (float)beta, (float *)g->c + b * g->stride_c, ldc);
-        else
-            cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, g->alpha, (const double *)g->a + b * g->stride_a, lda,
-                        (const double *)g->b + b * g->stride_b, ldb, beta, (double *)g->c + b * g->stride_c, ldc);
+    gemm_job j = {g, beta};
+    int threads = ct__parallel_threads();
+    if (threads > 1 && g->batch >= threads && 2.0 * (double)g->m * (double)g->n * (double)g->k <= SPLIT_MAX_FLOPS) {
+        int saved = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        ct__parallel_for(g->batch, 1, gemm_items, &j);
+        openblas_set_num_threads(saved);
+        return CT_OK;
     }
+    gemm_items(0, g->batch, &j); /* one BLAS call per batch item, each threaded by BLAS */
     return CT_OK;
 }
