@@ -10,20 +10,21 @@
  * op is written once over plain arrays instead of once per dtype; the loads are cheap next to the memory traffic.
  * Floating types accumulate in double (several independent lanes, then a short tree), integers in wrapping int64.
  *
- * Parallelism: outputs (or blocks of them) are spread over OpenMP threads. When there are few of them, the reduced
- * range is also split into parts that are reduced separately and combined in order. The number of parts depends
- * on the sizes alone, so a result does not change with the number of threads.
+ * Parallelism: outputs (or blocks of them) are spread over the CPU pool's threads (parallel.h), in chunks worth
+ * at least PARALLEL_MIN elements. When there are few of them, the reduced range is also split into parts that are
+ * reduced separately and combined in order. The number of parts depends on the sizes alone, so a result does not
+ * change with the number of threads.
  *
  * Scans and softmax see contiguous [outer, n, inner] tensors; the inner dim is handled in blocks so the loops
  * along it vectorise. Softmax subtracts the line's maximum before exponentiating. */
 #pragma GCC optimize("no-trapping-math") /* lets the branch-free selects of exp_nonpositive_f32 vectorise */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_iter.h"
 #include "kernels/reduce.h"
+#include "parallel.h"
 #include "reduce_vec.h"
 
 #define BLOCK 64        /* outputs updated together by the outer plan; inner-dim block of scans and softmax */
@@ -512,7 +513,7 @@ static inline void next_position(const ct__reduce_geom *g, int64_t *idx, int64_t
                                                                                                                     \
     /* Outer plan, kept innermost dim contiguous: reduced positions [r0, r1) of the w = (nb - 1) * BLOCK + last    \
      * neighbouring outputs starting at base. Each position adds one row of w elements into a row of accumulators  \
-     * of type T (four rows at once for sums); every ROWS_CASCADE positions they join the blocks' doubles. */      \
+     * of type T (four rows at once); every ROWS_CASCADE positions they join the blocks' doubles. */      \
     static void S##_columns(const reducer *r, acc_block *b, int64_t nb, int64_t last, const char *base, int64_t r0,  \
                             int64_t r1) {                                                                           \
         const ct__reduce_geom *g = r->g;                                                                            \
@@ -536,6 +537,11 @@ static inline void next_position(const ct__reduce_geom *g, int64_t *idx, int64_t
                 for (; k < rows; k++) S##_row_add(acc, (const T *)base + off, w), next_position(g, idx, &off);      \
                 for (int64_t j = 0; j < w; j++) b[j / BLOCK].v[j % BLOCK] += acc[j];                                \
             } else {                                                                                                \
+                for (; k + 4 <= rows; k += 4) {                                                                     \
+                    const T *p[4];                                                                                  \
+                    for (int q = 0; q < 4; q++) p[q] = (const T *)base + off, next_position(g, idx, &off);          \
+                    S##_row_extreme4(acc, p[0], p[1], p[2], p[3], w, r->largest);                                   \
+                }                                                                                                   \
                 for (; k < rows; k++)                                                                               \
                     S##_row_extreme(acc, (const T *)base + off, w, r->largest), next_position(g, idx, &off);        \
                 for (int64_t j = 0; j < w; j++) {                                                                   \
@@ -743,6 +749,67 @@ static norm_kind norm_of(double ord) {
     return NORM_P;
 }
 
+/* Items of `work` elements each, per chunk of the CPU pool, so that a chunk is worth a thread: at least PARALLEL_MIN
+ * elements. */
+static int64_t grain_of(int64_t work) {
+    return work >= PARALLEL_MIN ? 1 : (PARALLEL_MIN + work - 1) / (work > 0 ? work : 1);
+}
+
+typedef struct reduce_job {
+    const reducer *r;
+    const plan *p;
+    acc_block *store; /* split plans: every item's blocks, kept until the combine */
+    bool direct;      /* lines: plain ops written straight to the output */
+    _Atomic bool out_of_memory;
+} reduce_job;
+
+/* Outputs [begin, end), each one contiguous line of the input. */
+static void reduce_lines(int64_t begin, int64_t end, void *ctx) {
+    reduce_job *j = ctx;
+    const reducer *r = j->r;
+    const ct__reduce_geom *g = r->g;
+    for (int64_t o = begin; o < end; o++) {
+        const char *x = r->in + kept_offset(g, g->nkept, o) * r->esize;
+        if (j->direct && r->dtype == CT_FLOAT32) {
+            f32_line(r, (const float *)x, g->nred, o);
+        } else if (j->direct) {
+            f64_line(r, (const double *)x, g->nred, o);
+        } else {
+            acc_block slot;
+            init_slot(r, &slot, 0);
+            reduce_run(r, &slot, x, 0, g->nred);
+            finish_slot(r, &slot, 0, o);
+        }
+    }
+}
+
+/* Items [begin, end): part it % parts of group it / parts. Unsplit plans finish their groups here, in a set of
+ * blocks of the chunk's own. */
+static void reduce_items(int64_t begin, int64_t end, void *ctx) {
+    reduce_job *j = ctx;
+    const plan *p = j->p;
+    acc_block *own = NULL;
+    if (p->parts == 1 && !(own = malloc((size_t)p->max_blocks * sizeof *own))) {
+        j->out_of_memory = true;
+        return;
+    }
+    for (int64_t it = begin; it < end; it++) {
+        acc_block *b = own ? own : j->store + it * p->max_blocks;
+        run_item(j->r, p, it / p->parts, it % p->parts, b);
+        if (own) finish_group(j->r, p, it, b);
+    }
+    free(own);
+}
+
+static void combine_groups(int64_t begin, int64_t end, void *ctx) {
+    reduce_job *j = ctx;
+    for (int64_t grp = begin; grp < end; grp++) {
+        acc_block *b = j->store + grp * j->p->parts * j->p->max_blocks;
+        combine_group(j->r, j->p, grp, b);
+        finish_group(j->r, j->p, grp, b);
+    }
+}
+
 ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in, ct__view out, ct__view out2,
                          double param) {
     if (g->nout == 0) return CT_OK;
@@ -751,47 +818,24 @@ ct_status ct__cpu_reduce(ct__reduce_op op, const ct__reduce_geom *g, ct__view in
     reducer r = {op, int_op && !ct_dtype_is_floating(in.dtype), op == CT__RED_AMAX || op == CT__RED_MAX,
                  norm_of(param), param, g, in.data, in.dtype, (int64_t)ct_dtype_size(in.dtype), out, out2};
     plan p = make_plan(g);
-    int64_t items = p.groups * p.parts, threads = omp_get_max_threads();
-    bool parallel = items > 1 && g->nout * g->nred >= PARALLEL_MIN;
+    reduce_job j = {&r, &p, NULL, false, false};
     if (!p.outer && p.parts == 1 && g->nred > 0 && g->nreduced == 1 && g->red_stride[0] == 1 && has_fast_run(&r)) {
         /* every output is one contiguous line: the plain ops write their results directly, with no slot */
-        bool direct = out.dtype == in.dtype && (op == CT__RED_SUM || op == CT__RED_MEAN || op == CT__RED_PROD ||
-                                                op == CT__RED_AMAX || op == CT__RED_AMIN);
-#pragma omp parallel for schedule(static) if (parallel)
-        for (int64_t o = 0; o < g->nout; o++) {
-            const char *x = r.in + kept_offset(g, g->nkept, o) * r.esize;
-            if (direct && in.dtype == CT_FLOAT32) {
-                f32_line(&r, (const float *)x, g->nred, o);
-            } else if (direct) {
-                f64_line(&r, (const double *)x, g->nred, o);
-            } else {
-                acc_block slot;
-                init_slot(&r, &slot, 0);
-                reduce_run(&r, &slot, x, 0, g->nred);
-                finish_slot(&r, &slot, 0, o);
-            }
-        }
+        j.direct = out.dtype == in.dtype && (op == CT__RED_SUM || op == CT__RED_MEAN || op == CT__RED_PROD ||
+                                             op == CT__RED_AMAX || op == CT__RED_AMIN);
+        ct__parallel_for(g->nout, grain_of(g->nred), reduce_lines, &j);
         return CT_OK;
     }
-    /* split: every item keeps its blocks until the combine; otherwise each thread reuses one set */
-    int64_t sets = p.parts > 1 ? items : threads;
-    acc_block *store = malloc((size_t)(sets * p.max_blocks) * sizeof *store);
-    if (!store) return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld accumulator blocks", (long long)sets);
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t it = 0; it < items; it++) {
-        acc_block *b = store + (p.parts > 1 ? it : omp_get_thread_num()) * p.max_blocks;
-        run_item(&r, &p, it / p.parts, it % p.parts, b);
-        if (p.parts == 1) finish_group(&r, &p, it, b);
-    }
+    int64_t items = p.groups * p.parts, width = p.outer ? p.max_blocks * BLOCK : 1;
     if (p.parts > 1) {
-#pragma omp parallel for schedule(static) if (parallel && p.groups > 1)
-        for (int64_t grp = 0; grp < p.groups; grp++) {
-            acc_block *b = store + grp * p.parts * p.max_blocks;
-            combine_group(&r, &p, grp, b);
-            finish_group(&r, &p, grp, b);
-        }
+        j.store = malloc((size_t)(items * p.max_blocks) * sizeof *j.store);
+        if (!j.store) return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld accumulator blocks", (long long)items);
     }
-    free(store);
+    ct__parallel_for(items, grain_of(g->nred / p.parts * width), reduce_items, &j);
+    if (p.parts > 1 && !j.out_of_memory) ct__parallel_for(p.groups, grain_of(p.parts * width), combine_groups, &j);
+    free(j.store);
+    if (j.out_of_memory)
+        return CT_FAIL(CT_ERR_OUT_OF_MEMORY, "no memory for %lld accumulator blocks", (long long)p.max_blocks);
     return CT_OK;
 }
 
@@ -842,20 +886,30 @@ static void scan_block(ct__scan_op op, ct__lines l, ct__view in, ct__view out, i
     }
 }
 
+typedef struct scan_job {
+    ct__scan_op op;
+    ct__lines l;
+    ct__view in, out;
+    int64_t blocks;
+} scan_job;
+
+static void scan_items(int64_t begin, int64_t end, void *ctx) {
+    const scan_job *j = ctx;
+    for (int64_t it = begin; it < end; it++) {
+        if (j->l.inner == 1) {
+            scan_line(j->op, j->l, j->in, j->out, it);
+            continue;
+        }
+        int64_t o = it / j->blocks, i0 = it % j->blocks * BLOCK;
+        scan_block(j->op, j->l, j->in, j->out, o, i0, j->l.inner - i0 < BLOCK ? j->l.inner - i0 : BLOCK);
+    }
+}
+
 ct_status ct__cpu_scan(ct__scan_op op, ct__lines l, ct__view in, ct__view out) {
     if (l.outer == 0 || l.n == 0 || l.inner == 0) return CT_OK;
-    bool parallel = l.outer * l.n * l.inner >= PARALLEL_MIN;
-    if (l.inner == 1) {
-#pragma omp parallel for schedule(static) if (parallel)
-        for (int64_t o = 0; o < l.outer; o++) scan_line(op, l, in, out, o);
-        return CT_OK;
-    }
-    int64_t blocks = (l.inner + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t it = 0; it < l.outer * blocks; it++) {
-        int64_t o = it / blocks, i0 = it % blocks * BLOCK;
-        scan_block(op, l, in, out, o, i0, l.inner - i0 < BLOCK ? l.inner - i0 : BLOCK);
-    }
+    int64_t blocks = l.inner == 1 ? 1 : (l.inner + BLOCK - 1) / BLOCK;
+    scan_job j = {op, l, in, out, blocks};
+    ct__parallel_for(l.outer * blocks, grain_of(l.n * (l.inner < BLOCK ? l.inner : BLOCK)), scan_items, &j);
     return CT_OK;
 }
 
@@ -1002,11 +1056,23 @@ static void softmax_item(bool log_out, ct__lines l, ct__view in, ct__view out, i
         softmax_columns(log_out, in, out, l, first + j, w - j < BLOCK ? w - j : BLOCK);
 }
 
+typedef struct softmax_job {
+    bool log_out;
+    ct__lines l;
+    ct__view in, out;
+    int64_t blocks;
+} softmax_job;
+
+static void softmax_items(int64_t begin, int64_t end, void *ctx) {
+    const softmax_job *j = ctx;
+    for (int64_t it = begin; it < end; it++) softmax_item(j->log_out, j->l, j->in, j->out, it, j->blocks);
+}
+
 ct_status ct__cpu_softmax(bool log_out, ct__lines l, ct__view in, ct__view out) {
     if (l.outer == 0 || l.n == 0 || l.inner == 0) return CT_OK;
     int64_t blocks = l.inner == 1 ? 1 : (l.inner + SOFTMAX_COLUMNS - 1) / SOFTMAX_COLUMNS;
-    bool parallel = l.outer * blocks > 1 && l.outer * l.n * l.inner >= PARALLEL_MIN;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t it = 0; it < l.outer * blocks; it++) softmax_item(log_out, l, in, out, it, blocks);
+    softmax_job j = {log_out, l, in, out, blocks};
+    ct__parallel_for(l.outer * blocks, grain_of(l.n * (l.inner < SOFTMAX_COLUMNS ? l.inner : SOFTMAX_COLUMNS)),
+                     softmax_items, &j);
     return CT_OK;
 }

@@ -294,6 +294,24 @@ static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
         }                                                                                                           \
     }                                                                                                               \
                                                                                                                     \
+    /* acc = the extreme of acc and four rows (fewer accumulator updates). */                                     \
+    RED_CLONES static void S##_row_extreme4(T *acc, const T *r0, const T *r1, const T *r2, const T *r3, int64_t w,  \
+                                            bool largest) {                                                         \
+        if (largest) {                                                                                              \
+            _Pragma("omp simd") for (int64_t j = 0; j < w; j++) {                                                   \
+                T a = acc[j];                                                                                       \
+                a = NAN_MAX(a, r0[j]), a = NAN_MAX(a, r1[j]), a = NAN_MAX(a, r2[j]), a = NAN_MAX(a, r3[j]);         \
+                acc[j] = a;                                                                                         \
+            }                                                                                                       \
+        } else {                                                                                                    \
+            _Pragma("omp simd") for (int64_t j = 0; j < w; j++) {                                                   \
+                T a = acc[j];                                                                                       \
+                a = NAN_MIN(a, r0[j]), a = NAN_MIN(a, r1[j]), a = NAN_MIN(a, r2[j]), a = NAN_MIN(a, r3[j]);         \
+                acc[j] = a;                                                                                         \
+            }                                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+                                                                                                                    \
     /* e = e^(row - mx) (e may be a scratch row), sum += e. mx >= row, finite. */                                   \
     RED_CLONES static void S##_row_exp_sum(T *e, T *sum, const T *row, const T *mx, int64_t w) {                    \
         _Pragma("omp simd") for (int64_t j = 0; j < w; j++) e[j] = row[j] - mx[j];                                  \
