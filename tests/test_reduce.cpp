@@ -6,8 +6,8 @@
 // docs' examples, float32 precision over 10^7 elements, softmax stability, ties and NaN, dtypes, and every error.
 //
 // Tolerances (normalised mean squared error, see harness.h):
-//  - kF32: float32 results. The CPU accumulates in double, so each output carries one float32 rounding (relative
-//    error <= 2^-24, squared ~3.6e-15); CUDA accumulates in float, adding ~sqrt(n) * 2^-24 relative for the n <= 6e3
+//  - kF32: float32 results. The CPU accumulates in double, or (float32 sums) in short float32 blocks whose totals
+//    it adds in double, so each output carries about one float32 rounding (relative error ~2^-24, squared ~3.6e-15); CUDA accumulates in float, adding ~sqrt(n) * 2^-24 relative for the n <= 6e3
 //    terms per output of the ordinary cases. 1e-12 bounds both with room.
 //  - kF32Long: float32 reductions of 10^5 terms per output, where CUDA's float accumulation can reach ~1e-6
 //    relative in the worst case (squared 1e-12): 1e-10.

@@ -6,9 +6,13 @@
  *  - outer: the kept innermost dim has the smallest stride (a sum over the first dim of a row-major matrix). A
  *    group of up to GROUP_BLOCKS x BLOCK neighbouring outputs keeps its accumulators in cache and, for each reduced
  *    position, sweeps along memory updating them a BLOCK at a time, so the loops run along memory and vectorise.
- * Elements are loaded a chunk at a time into a small buffer of doubles (int64 for the exact integer ops), so each
- * op is written once over plain arrays instead of once per dtype; the loads are cheap next to the memory traffic.
- * Floating types accumulate in double (several independent lanes, then a short tree), integers in wrapping int64.
+ * The general path loads elements a chunk at a time into a small buffer of doubles (int64 for the exact integer
+ * ops), so each op is written once over plain arrays instead of once per dtype; it accumulates floating types in
+ * double and integers in wrapping int64. The hot float32/float64 cases skip the buffers (reduce_vec.h has the
+ * kernels): sum, mean, prod, amax, amin, max, min and logsumexp over contiguous runs (inner plan; a line per output
+ * is written straight to the output), and sum, mean, amax and amin over an outer dim when the kept innermost dim is
+ * contiguous (outer plan: rows added into a row of accumulators). Float32 sums add short blocks in float32 vector
+ * lanes and the block totals in double, which is both fast and more accurate than one float32 rounding needs.
  *
  * Parallelism: outputs (or blocks of them) are spread over the CPU pool's threads (parallel.h), in chunks worth
  * at least PARALLEL_MIN elements. When there are few of them, the reduced range is also split into parts that are
@@ -16,7 +20,8 @@
  * change with the number of threads.
  *
  * Scans and softmax see contiguous [outer, n, inner] tensors; the inner dim is handled in blocks so the loops
- * along it vectorise. Softmax subtracts the line's maximum before exponentiating. */
+ * along it vectorise. Softmax subtracts the line's maximum before exponentiating; for float32/float64 it runs
+ * three vectorised passes (max, fused exp + sum, scale) with the exponential in the input's type. */
 #pragma GCC optimize("no-trapping-math") /* lets the branch-free selects of exp_nonpositive_f32 vectorise */
 #include <math.h>
 #include <stdlib.h>

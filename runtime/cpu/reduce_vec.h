@@ -19,7 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
+/* CTORCH_REDUCE_PORTABLE (a compile definition) builds only the portable code, to test it on an AVX machine. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&                       \
+    !defined(__SANITIZE_THREAD__) && !defined(CTORCH_REDUCE_PORTABLE)
 #define RED_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RED_CLONES
@@ -167,7 +169,7 @@ static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
         return acc;                                                                                                 \
     }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CTORCH_REDUCE_PORTABLE)
 #define HAVE_AVX512                                                                                                 \
     (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&                                    \
      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
