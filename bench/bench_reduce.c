@@ -1,7 +1,7 @@
 /* Reductions and softmax against the device's copy bandwidth: sum over everything, over the last dim (rows) and
  * over the first dim (columns), amax over everything and over the first dim, mean, max (values and indices) and
  * logsumexp over the last dim, softmax over the last and the first dim, log_softmax over the last dim, on float32
- * square matrices from 1 MiB to 1 GiB (--quick: the two smallest).
+ * square matrices from 1 MiB to 1 GiB (--quick: the two smallest), then float64 on the two smallest sides.
  *
  * Bytes per call: a reduction reads the input once (the output is small and not counted); softmax reads and
  * writes the tensor once each, so it counts twice the input (it reads the input a second time on top: a line
@@ -63,30 +63,38 @@ static int run(void *p) {
     return failed;
 }
 
+/* Every case on an n x n matrix of dtype. */
+static int run_side(const bench_options *opt, int64_t n, ct_dtype dtype, const char *dtype_name) {
+    int64_t shape[2] = {n, n}, esize = dtype == CT_FLOAT64 ? 8 : 4;
+    double bytes = (double)(n * n * esize);
+    double limit = bench_copy_bandwidth_gbs(opt, n * n * esize);
+    char sh[32];
+    snprintf(sh, sizeof sh, "%lldx%lld", (long long)n, (long long)n);
+    ct_scope_begin();
+    ct_tensor *x = ct_rand(2, shape, dtype, opt->device, NULL);
+    if (!x) {
+        fprintf(stderr, "bench_reduce: %s\n", ct_last_error());
+        ct_scope_end();
+        return 1;
+    }
+    for (int c = 0; c < NUM_CASES; c++) {
+        job j = {x, c};
+        bool writes = c == SOFTMAX_ROWS || c == LOG_SOFTMAX_ROWS || c == SOFTMAX_COLUMNS;
+        double amount = writes ? 2 * bytes : bytes;
+        bench_report(opt, "reduce", case_names[c], sh, dtype_name, bench_time_ms(opt, run, &j, 5), amount, "GB/s",
+                     limit);
+    }
+    ct_scope_end();
+    return 0;
+}
+
 int main(int argc, char **argv) {
     bench_options opt = bench_init(argc, argv, "bench_reduce");
     int64_t sides[] = {512, 2048, 8192, 16384};
     int nsides = opt.quick ? 2 : 4;
-    for (int i = 0; i < nsides; i++) {
-        int64_t n = sides[i], shape[2] = {n, n};
-        double bytes = (double)(n * n) * 4;
-        double limit = bench_copy_bandwidth_gbs(&opt, n * n * 4);
-        char sh[32];
-        snprintf(sh, sizeof sh, "%lldx%lld", (long long)n, (long long)n);
-        ct_scope_begin();
-        ct_tensor *x = ct_rand(2, shape, CT_FLOAT32, opt.device, NULL);
-        if (!x) {
-            fprintf(stderr, "bench_reduce: %s\n", ct_last_error());
-            return 1;
-        }
-        for (int c = 0; c < NUM_CASES; c++) {
-            job j = {x, c};
-            bool writes = c == SOFTMAX_ROWS || c == LOG_SOFTMAX_ROWS || c == SOFTMAX_COLUMNS;
-            double amount = writes ? 2 * bytes : bytes;
-            bench_report(&opt, "reduce", case_names[c], sh, "float32", bench_time_ms(&opt, run, &j, 5), amount, "GB/s",
-                         limit);
-        }
-        ct_scope_end();
-    }
+    for (int i = 0; i < nsides; i++)
+        if (run_side(&opt, sides[i], CT_FLOAT32, "float32")) return 1;
+    for (int i = 0; i < 2; i++) /* float64 on the two smallest sizes */
+        if (run_side(&opt, sides[i], CT_FLOAT64, "float64")) return 1;
     return 0;
 }
