@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cuda_check.h"
+#include "view.cuh"
 
 namespace {
 
@@ -51,22 +52,6 @@ __global__ void copy_kernel(D *dst, Strided ds, const S *src, Strided ss, long l
 template <typename T> __global__ void fill_kernel(T *dst, Strided ds, T value, long long n) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
         dst[offset_of(i, ds, ds)] = value;
-}
-
-long long numel_of(const ct__view &v) {
-    long long n = 1;
-    for (int d = 0; d < v.ndim; d++) n *= v.shape[d];
-    return n;
-}
-
-bool contiguous(const ct__view &v) {
-    long long expected = 1;
-    for (int d = v.ndim - 1; d >= 0; d--) {
-        if (v.shape[d] == 1) continue;
-        if (v.stride[d] != expected) return false;
-        expected *= v.shape[d];
-    }
-    return true;
 }
 
 template <typename D> ct_status copy_from(const ct__view &dst, const ct__view &src, long long n) {
@@ -175,10 +160,10 @@ template <typename T> ct_status fill_as(const ct__view &dst, T value, long long 
 } // namespace
 
 extern "C" ct_status ct__cuda_copy(int dev, ct__view dst, ct__view src) {
-    long long n = numel_of(dst);
+    long long n = ct__view_numel(dst);
     if (n == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
-    if (dst.dtype == src.dtype && contiguous(dst) && contiguous(src)) {
+    if (dst.dtype == src.dtype && ct__view_contiguous(dst) && ct__view_contiguous(src)) {
         CT_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, (size_t)n * ct_dtype_size(dst.dtype),
                                       cudaMemcpyDeviceToDevice, 0));
         return CT_OK;
@@ -198,7 +183,7 @@ extern "C" ct_status ct__cuda_copy(int dev, ct__view dst, ct__view src) {
 }
 
 extern "C" ct_status ct__cuda_fill(int dev, ct__view dst, double value) {
-    long long n = numel_of(dst);
+    long long n = ct__view_numel(dst);
     if (n == 0) return CT_OK;
     CT_CUDA_CHECK(cudaSetDevice(dev));
     long long as_int = value != value ? 0 : (long long)value;
