@@ -243,14 +243,19 @@ static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
         return S##_extreme_lanes(x, n, acc, largest);                                                               \
     }                                                                                                               \
                                                                                                                     \
-    /* Index of the first x[i] equal to v (the first NaN when v is NaN); v is one of x[0..n). */                    \
-    static int64_t S##_first_of(const T *x, int64_t n, T v) {                                                       \
+    /* Index of the first x[i] equal to v (the first NaN when v is NaN); v is one of x[0..n). Blocks of 64 are     \
+     * tested with a vectorised "any", and only the block that holds it is searched one by one. */                \
+    RED_CLONES static int64_t S##_first_of(const T *x, int64_t n, T v) {                                            \
+        bool nan = v != v;                                                                                          \
         int64_t i = 0;                                                                                              \
-        if (v != v) {                                                                                               \
-            while (i < n - 1 && x[i] == x[i]) i++;                                                                  \
-        } else {                                                                                                    \
-            while (i < n - 1 && x[i] != v) i++;                                                                     \
+        for (; i + 64 <= n; i += 64) {                                                                              \
+            int hit = 0;                                                                                            \
+            _Pragma("omp simd reduction(|: hit)") for (int k = 0; k < 64; k++) hit |= nan ? x[i + k] != x[i + k]   \
+                                                                                           : x[i + k] == v;         \
+            if (hit) break;                                                                                         \
         }                                                                                                           \
+        for (; i < n - 1; i++)                                                                                      \
+            if (nan ? x[i] != x[i] : x[i] == v) break;                                                              \
         return i;                                                                                                   \
     }                                                                                                               \
                                                                                                                     \
