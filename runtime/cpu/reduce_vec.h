@@ -10,7 +10,8 @@
  * the speed of the loads. Products accumulate in double lanes (as before: no float overflow on the way).
  *
  * Every kernel is built for the baseline (SSE2), x86-64-v3 (AVX2, FMA) and x86-64-v4 (AVX-512) with GCC's
- * target_clones, as runtime/cpu/elementwise.c's loops: the build itself targets the baseline. The element
+ * target_clones, as runtime/cpu/elementwise.c's loops: the build itself targets the baseline. Max and min over a
+ * run are the exception: three functions picked at run time (see EXTREME_VEC for why). The element
  * operations are macros, not functions, so nothing needs inlining across the clones' targets. */
 #ifndef CTORCH_CPU_REDUCE_VEC_H
 #define CTORCH_CPU_REDUCE_VEC_H
@@ -115,13 +116,15 @@ typedef int64_t f64_mask __attribute__((vector_size(64)));
         {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}
 #define f64_FOLDS {4, 5, 6, 7, 0, 1, 2, 3}, {2, 3, 0, 1, 6, 7, 4, 5}, {1, 0, 3, 2, 5, 4, 7, 6}
 
+static const f32_mask f32_folds[] = {f32_FOLDS};
+static const f64_mask f64_folds[] = {f64_FOLDS};
+
 #define VEC_ADD(S, a, b) ((a) + (b))
 /* v's lanes combined by OP into every lane, as a tree (log2 WIDTH steps). */
 #define FOLD(S, v, OP)                                                                                              \
     do {                                                                                                            \
-        static const S##_mask folds_[] = {S##_FOLDS};                                                               \
-        for (size_t k_ = 0; k_ < sizeof folds_ / sizeof folds_[0]; k_++) {                                          \
-            S##_vec other_ = __builtin_shuffle(v, folds_[k_]);                                                      \
+        for (size_t k_ = 0; k_ < sizeof S##_folds / sizeof S##_folds[0]; k_++) {                                    \
+            S##_vec other_ = __builtin_shuffle(v, S##_folds[k_]);                                                   \
             v = OP(S, v, other_);                                                                                   \
         }                                                                                                           \
     } while (0)
@@ -136,8 +139,6 @@ typedef double f64_vec8 __attribute__((vector_size(32)));
 typedef int64_t f64_mask8 __attribute__((vector_size(32)));
 #define f32_FOLDS8 {4, 5, 6, 7, 0, 1, 2, 3}, {2, 3, 0, 1, 6, 7, 4, 5}, {1, 0, 3, 2, 5, 4, 7, 6}
 #define f64_FOLDS8 {2, 3, 0, 1}, {1, 0, 3, 2}
-static const f32_mask f32_folds[] = {f32_FOLDS};
-static const f64_mask f64_folds[] = {f64_FOLDS};
 static const f32_mask8 f32_folds8[] = {f32_FOLDS8};
 static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
 #define SELECT_V(V, M, mask, a, b) ((V)((((M)(a)) & (mask)) | (((M)(b)) & ~(mask))))
