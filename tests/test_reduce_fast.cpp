@@ -106,6 +106,33 @@ TEST(ReduceFastFloat32, DimZeroAmaxAndAminPropagateNanPerColumn) {
     EXPECT_EQ(ct_scope_end(), CT_OK);
 }
 
+TEST(ReduceFastFloat32, DimZeroAmaxOverManyRowsCombinesItsPartsWithNan) {
+    // 70000 x 8: the outer plan splits the rows into parts; a NaN in the last part and a maximum in the middle one
+    // must survive the combine.
+    ct_scope_begin();
+    size_t rows = 70000, cols = 8;
+    std::vector<float> v = as_float(pseudo_random(rows * cols, -1, 1, 17));
+    v[69990 * cols + 5] = NAN;
+    v[40000 * cols + 2] = 7;
+    v[3 * cols + 1] = -9;
+    ct_tensor *x = tensor_f32(v, {(int64_t)rows, (int64_t)cols});
+    int first = 0;
+    std::vector<double> mx = values_of(ct_amax(x, 1, &first, false)), mn = values_of(ct_amin(x, 1, &first, false));
+    for (size_t c = 0; c < cols; c++) {
+        if (c == 5) {
+            EXPECT_TRUE(std::isnan(mx[c]) && std::isnan(mn[c]));
+            continue;
+        }
+        double hi = -INFINITY, lo = INFINITY;
+        for (size_t r = 0; r < rows; r++) hi = std::fmax(hi, v[r * cols + c]), lo = std::fmin(lo, v[r * cols + c]);
+        EXPECT_EQ(mx[c], hi) << "column " << c;
+        EXPECT_EQ(mn[c], lo) << "column " << c;
+    }
+    EXPECT_EQ(mx[2], 7);
+    EXPECT_EQ(mn[1], -9);
+    EXPECT_EQ(ct_scope_end(), CT_OK);
+}
+
 TEST(ReduceFastFloat32, MaxAlongLongRowsGivesTheFirstIndexAndNanFirst) {
     ct_scope_begin();
     size_t cols = 5000;

@@ -710,8 +710,13 @@ static void run_item(const reducer *r, const plan *p, int64_t grp, int64_t part,
     int64_t r0 = part * chunk, r1 = r0 + chunk < g->nred ? r0 + chunk : g->nred;
     if (r0 > r1) r0 = r1;
     int64_t last, first, nb = group_extent(p, grp, &last, &first);
+    bool fast = p->outer && has_fast_columns(r); /* uses v alone: a plain fill */
+    double identity = r->op == CT__RED_AMAX ? -INFINITY : r->op == CT__RED_AMIN ? INFINITY : 0;
     for (int64_t k = 0; k < nb; k++)
-        for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++) init_slot(r, &b[k], j);
+        for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++) {
+            if (fast) b[k].v[j] = identity;
+            else init_slot(r, &b[k], j);
+        }
     if (!p->outer) {
         reduce_run(r, b, r->in + kept_offset(g, g->nkept, grp) * r->esize, r0, r1);
         return;
@@ -740,10 +745,19 @@ static void finish_group(const reducer *r, const plan *p, int64_t grp, const acc
 /* Combines the parts of group grp (stored part after part, max_blocks blocks each) into the first, in order. */
 static void combine_group(const reducer *r, const plan *p, int64_t grp, acc_block *parts) {
     int64_t last, first, nb = group_extent(p, grp, &last, &first);
+    bool fast = p->outer && has_fast_columns(r), sum = r->op == CT__RED_SUM || r->op == CT__RED_MEAN;
     for (int64_t q = 1; q < p->parts; q++)
-        for (int64_t k = 0; k < nb; k++)
-            for (int j = 0; j < (k == nb - 1 ? last : BLOCK); j++)
-                combine_slot(r, &parts[k], j, &parts[q * p->max_blocks + k], j);
+        for (int64_t k = 0; k < nb; k++) {
+            int m = k == nb - 1 ? (int)last : BLOCK;
+            double *a = parts[k].v;
+            const double *b = parts[q * p->max_blocks + k].v;
+            if (fast && sum)
+                for (int j = 0; j < m; j++) a[j] += b[j];
+            else if (fast)
+                for (int j = 0; j < m; j++) a[j] = r->largest ? nan_max(a[j], b[j]) : nan_min(a[j], b[j]);
+            else
+                for (int j = 0; j < m; j++) combine_slot(r, &parts[k], j, &parts[q * p->max_blocks + k], j);
+        }
 }
 
 static norm_kind norm_of(double ord) {
