@@ -3,7 +3,8 @@
  * One job runs at a time. The caller publishes it (a pointer to a struct on its stack, and a bumped generation
  * number), works through chunks itself, then closes the job (no new worker may join) and waits for the workers
  * that joined to finish the chunks they claimed. A worker joins only under the pool's mutex and only while the job
- * is open, and counts itself in `active` there; so the caller's stack frame outlives every use of the job. */
+ * is open, and counts itself in `active` there; its last touch of the job is the decrement when it leaves. So the
+ * caller's stack frame outlives every use of the job. */
 #define _GNU_SOURCE
 #include "parallel.h"
 
@@ -28,7 +29,7 @@ typedef struct job {
     void *ctx;
     int64_t n, chunk, nchunks;
     atomic_llong next; /* the next unclaimed chunk */
-    int active;        /* workers inside run_chunks (under mu) */
+    atomic_int active; /* workers inside run_chunks: joined under mu, leave with a decrement */
 } job;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -50,6 +51,12 @@ static void run_chunks(job *j) {
         int64_t begin = c * j->chunk, end = begin + j->chunk < j->n ? begin + j->chunk : j->n;
         j->fn(begin, end, j->ctx);
     }
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
 }
 
 static int64_t now_ns(void) {
@@ -81,12 +88,14 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&mu);
             continue;
         }
-        j->active++;
+        atomic_fetch_add(&j->active, 1);
         pthread_mutex_unlock(&mu);
         run_chunks(j);
-        pthread_mutex_lock(&mu);
-        if (--j->active == 0 && current != j) pthread_cond_signal(&drained);
-        pthread_mutex_unlock(&mu);
+        if (atomic_fetch_sub(&j->active, 1) == 1) { /* j may be gone from here on: only the pool's globals */
+            pthread_mutex_lock(&mu);
+            pthread_cond_broadcast(&drained);
+            pthread_mutex_unlock(&mu);
+        }
     }
 }
 
@@ -178,6 +187,7 @@ void ct__parallel_for(int64_t n, int64_t grain, ct__range_fn fn, void *ctx) {
     job j = {.fn = fn, .ctx = ctx, .n = n, .chunk = chunk_size(n, grain, threads)};
     j.nchunks = (n + j.chunk - 1) / j.chunk;
     atomic_init(&j.next, 0);
+    atomic_init(&j.active, 0);
     if (threads <= 1 || j.nchunks < 2 || !start_workers(threads)) {
         atomic_store(&busy, false);
         fn(0, n, ctx);
@@ -195,8 +205,15 @@ void ct__parallel_for(int64_t n, int64_t grain, ct__range_fn fn, void *ctx) {
 
     pthread_mutex_lock(&mu);
     current = NULL; /* closed: from here no worker joins */
-    while (j.active > 0) pthread_cond_wait(&drained, &mu);
     pthread_mutex_unlock(&mu);
+    /* the workers still inside are finishing their last chunk: poll a while (a sleep and a wake-up would cost more
+     * than a small op), then sleep until the last one leaves */
+    for (int64_t until = now_ns() + SPIN_NS; atomic_load(&j.active) > 0 && now_ns() < until;) cpu_relax();
+    if (atomic_load(&j.active) > 0) {
+        pthread_mutex_lock(&mu);
+        while (atomic_load(&j.active) > 0) pthread_cond_wait(&drained, &mu);
+        pthread_mutex_unlock(&mu);
+    }
     atomic_store(&busy, false);
 }
 
