@@ -92,13 +92,8 @@ double bench_copy_bandwidth_gbs(const bench_options *opt, int64_t bytes) {
     return gbs;
 }
 
-void bench_report(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
-                  const char *dtype, double ms, double amount, const char *kind, double limit) {
-    double rate = ms > 0 ? amount / (ms * 1e-3) / 1e9 : 0;
-    char frac[32] = "-";
-    if (limit > 0) snprintf(frac, sizeof frac, "%.0f %%", 100.0 * rate / limit);
-    printf("%-28s %-22s %-8s %10.4f %7.1f %-5s %9s\n", case_name, shape, dtype, ms, rate, kind, frac);
-    fflush(stdout);
+static void write_json(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
+                       const char *dtype, double ms, double rate, const char *unit, double limit) {
     if (!opt->json_path) return;
     FILE *f = fopen(opt->json_path, "a");
     if (!f) return;
@@ -106,6 +101,49 @@ void bench_report(const bench_options *opt, const char *bench, const char *case_
     fprintf(f,
             "{\"bench\": \"%s\", \"case\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"device\": \"%s\", "
             "\"impl\": \"ctorch\", \"ms\": %.6f, \"rate\": %.3f, \"unit\": \"%s\", \"limit\": %.3f}\n",
-            bench, case_name, shape, dtype, ct_device_str(opt->device, dev, sizeof dev), ms, rate, kind, limit);
+            bench, case_name, shape, dtype, ct_device_str(opt->device, dev, sizeof dev), ms, rate, unit, limit);
     fclose(f);
+}
+
+void bench_report(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
+                  const char *dtype, double ms, double amount, const char *kind, double limit) {
+    double rate = ms > 0 ? amount / (ms * 1e-3) / 1e9 : 0;
+    char frac[32] = "-";
+    if (limit > 0) snprintf(frac, sizeof frac, "%.0f %%", 100.0 * rate / limit);
+    printf("%-28s %-22s %-8s %10.4f %7.1f %-5s %9s\n", case_name, shape, dtype, ms, rate, kind, frac);
+    fflush(stdout);
+    write_json(opt, bench, case_name, shape, dtype, ms, rate, kind, limit);
+}
+
+void bench_report_samples(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
+                          const char *dtype, double ms, double samples_per_s) {
+    printf("%-28s %-22s %-8s %10.4f %9.0f samples/s\n", case_name, shape, dtype, ms, samples_per_s);
+    fflush(stdout);
+    write_json(opt, bench, case_name, shape, dtype, ms, samples_per_s, "samples/s", 0);
+}
+
+ct_dataset *bench_training_images(const char **source) {
+    ct_dataset *ds = ct_fashion_mnist(NULL, true);
+    if (ds) {
+        *source = "fashion-mnist";
+        return ds;
+    }
+    fprintf(stderr, "%s: %s; using random uint8 images instead\n", bench_title, ct_last_error());
+    ct_clear_error();
+    *source = "random";
+    int64_t shape[4] = {60000, 1, 28, 28}, n = 60000;
+    ct_tensor *x = ct_randint(0, 256, 4, shape, CT_UINT8, CT_DEVICE_CPU, NULL);
+    ct_tensor *y = ct_randint(0, 10, 1, &n, CT_INT64, CT_DEVICE_CPU, NULL);
+    ds = x && y ? ct_tensor_dataset(2, (ct_tensor *[]){x, y}) : NULL;
+    ct_release(x), ct_release(y);
+    return ds;
+}
+
+ct_transform *bench_augmentations(void) {
+    double mean[] = {0.2860}, std[] = {0.3530};
+    ct_transform *steps[] = {ct_transform_to_float(), ct_transform_normalize(1, mean, std),
+                             ct_transform_random_horizontal_flip(0.5), ct_transform_random_crop(28, 28, 4)};
+    ct_transform *all = steps[0] && steps[1] && steps[2] && steps[3] ? ct_transform_compose(4, steps) : NULL;
+    for (int i = 0; i < 4; i++) ct_transform_release(steps[i]);
+    return all;
 }

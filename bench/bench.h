@@ -37,4 +37,16 @@ double bench_copy_bandwidth_gbs(const bench_options *opt, int64_t bytes);
 void bench_report(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
                   const char *dtype, double ms, double amount, const char *kind, double limit);
 
+/* One result line of a throughput case: ms per batch and samples per second (no hardware limit). */
+void bench_report_samples(const bench_options *opt, const char *bench, const char *case_name, const char *shape,
+                          const char *dtype, double ms, double samples_per_s);
+
+/* The loader benches' data: Fashion-MNIST's training set where Debian's package put it (*source = "fashion-mnist"),
+ * else 60,000 random uint8 images with random labels (*source = "random", the reason on stderr). Caller releases. */
+ct_dataset *bench_training_images(const char **source);
+
+/* The augmenting transforms of the loader benches: to float, normalize with Fashion-MNIST's mean and std, random
+ * horizontal flip, random crop 28 with padding 4. NULL on error. Caller releases. */
+ct_transform *bench_augmentations(void);
+
 #endif

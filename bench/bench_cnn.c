@@ -95,33 +95,6 @@ static int run_step(void *p) {
 
 /* ---- the loader, as bench_loader runs it -------------------------------------------------------------------------- */
 
-static ct_dataset *load_dataset(const char **source) {
-    ct_dataset *ds = ct_fashion_mnist(NULL, true);
-    if (ds) {
-        *source = "fashion-mnist";
-        return ds;
-    }
-    fprintf(stderr, "bench_cnn: %s; using random uint8 images instead\n", ct_last_error());
-    ct_clear_error();
-    *source = "random";
-    int64_t shape[4] = {60000, 1, 28, 28}, n = 60000;
-    ct_tensor *x = ct_randint(0, 256, 4, shape, CT_UINT8, CT_DEVICE_CPU, NULL);
-    ct_tensor *y = ct_randint(0, 10, 1, &n, CT_INT64, CT_DEVICE_CPU, NULL);
-    ds = x && y ? ct_tensor_dataset(2, (ct_tensor *[]){x, y}) : NULL;
-    ct_release(x), ct_release(y);
-    return ds;
-}
-
-/* to float, normalize with Fashion-MNIST's mean and std, flip, crop 28 with padding 4 (bench_loader's set). */
-static ct_transform *augmentations(void) {
-    double mean[] = {0.2860}, std[] = {0.3530};
-    ct_transform *steps[] = {ct_transform_to_float(), ct_transform_normalize(1, mean, std),
-                             ct_transform_random_horizontal_flip(0.5), ct_transform_random_crop(28, 28, 4)};
-    ct_transform *all = steps[0] && steps[1] && steps[2] && steps[3] ? ct_transform_compose(4, steps) : NULL;
-    for (int i = 0; i < 4; i++) ct_transform_release(steps[i]);
-    return all;
-}
-
 static ct_dataloader *make_loader(ct_dataset *ds, ct_transform *aug, int workers, ct_device device,
                                   ct_generator **g) {
     *g = ct_generator_new(0);
@@ -161,18 +134,7 @@ static double loader_rate(ct_dataset *ds, ct_transform *aug, int workers, ct_dev
 
 static void report(const bench_options *opt, const char *case_name, const char *shape, const char *dtype,
                    double samples_per_s) {
-    double ms = 1e3 * BATCH / samples_per_s; /* per batch */
-    printf("%-34s %-16s %-8s %10.4f %9.0f samples/s\n", case_name, shape, dtype, ms, samples_per_s);
-    fflush(stdout);
-    if (!opt->json_path) return;
-    FILE *f = fopen(opt->json_path, "a");
-    if (!f) return;
-    char dev[16];
-    fprintf(f,
-            "{\"bench\": \"cnn\", \"case\": \"%s\", \"shape\": \"%s\", \"dtype\": \"%s\", \"device\": \"%s\", "
-            "\"impl\": \"ctorch\", \"ms\": %.6f, \"rate\": %.1f, \"unit\": \"samples/s\", \"limit\": 0}\n",
-            case_name, shape, dtype, ct_device_str(opt->device, dev, sizeof dev), ms, samples_per_s);
-    fclose(f);
+    bench_report_samples(opt, "cnn", case_name, shape, dtype, 1e3 * BATCH / samples_per_s, samples_per_s);
 }
 
 static int fail(const char *what) {
@@ -199,8 +161,8 @@ int main(int argc, char **argv) {
 
     /* the loader alone, and feeding the step */
     const char *source = "";
-    ct_dataset *ds = load_dataset(&source);
-    ct_transform *aug = ds ? augmentations() : NULL;
+    ct_dataset *ds = bench_training_images(&source);
+    ct_transform *aug = ds ? bench_augmentations() : NULL;
     if (!aug) return fail("dataset");
     int64_t batches = opt.quick ? 30 : 300;
     double loader[2][3];

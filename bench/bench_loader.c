@@ -20,33 +20,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Fashion-MNIST's training set, or a random stand-in of the same shape. */
-static ct_dataset *load_dataset(const char **source) {
-    ct_dataset *ds = ct_fashion_mnist(NULL, true);
-    if (ds) {
-        *source = "fashion-mnist";
-        return ds;
-    }
-    fprintf(stderr, "bench_loader: %s; using random uint8 images instead\n", ct_last_error());
-    *source = "random";
-    int64_t shape[4] = {60000, 1, 28, 28}, n = 60000;
-    ct_tensor *x = ct_randint(0, 256, 4, shape, CT_UINT8, CT_DEVICE_CPU, NULL);
-    ct_tensor *y = ct_randint(0, 10, 1, &n, CT_INT64, CT_DEVICE_CPU, NULL);
-    ds = x && y ? ct_tensor_dataset(2, (ct_tensor *[]){x, y}) : NULL;
-    ct_release(x), ct_release(y);
-    return ds;
-}
-
-/* to float, normalize with Fashion-MNIST's mean and std, flip, crop 28 with padding 4. */
-static ct_transform *augmentations(void) {
-    double mean[] = {0.2860}, std[] = {0.3530};
-    ct_transform *steps[] = {ct_transform_to_float(), ct_transform_normalize(1, mean, std),
-                             ct_transform_random_horizontal_flip(0.5), ct_transform_random_crop(28, 28, 4)};
-    ct_transform *all = steps[0] && steps[1] && steps[2] && steps[3] ? ct_transform_compose(4, steps) : NULL;
-    for (int i = 0; i < 4; i++) ct_transform_release(steps[i]);
-    return all;
-}
-
 /* Loads `batches` batches (moving them to the device for CUDA, without waiting for the copies); returns the seconds
  * taken including a final synchronisation, or -1 on error. */
 static double time_epoch(ct_dataloader *dl, int64_t batches, ct_device device, int64_t *samples) {
@@ -74,24 +47,8 @@ static double time_epoch(ct_dataloader *dl, int64_t batches, ct_device device, i
     return ok ? now_s() - t0 : -1;
 }
 
-static void report_rate(const bench_options *opt, const char *case_name, const char *source, double seconds,
-                        int64_t samples, int64_t batches) {
-    double rate = (double)samples / seconds, ms = 1e3 * seconds / (double)batches;
-    printf("%-28s %-22s %-8s %10.4f %9.0f samples/s\n", case_name, source, "uint8", ms, rate);
-    fflush(stdout);
-    if (!opt->json_path) return;
-    FILE *f = fopen(opt->json_path, "a");
-    if (!f) return;
-    char dev[16];
-    fprintf(f,
-            "{\"bench\": \"loader\", \"case\": \"%s\", \"shape\": \"%s\", \"dtype\": \"uint8\", \"device\": \"%s\", "
-            "\"impl\": \"ctorch\", \"ms\": %.6f, \"rate\": %.1f, \"unit\": \"samples/s\", \"limit\": 0}\n",
-            case_name, source, ct_device_str(opt->device, dev, sizeof dev), ms, rate);
-    fclose(f);
-}
-
 static int bench_throughput(const bench_options *opt, ct_dataset *ds, const char *source) {
-    ct_transform *aug = augmentations();
+    ct_transform *aug = bench_augmentations();
     if (!aug) return 1;
     int64_t batches = opt->quick ? 100 : (60000 + BATCH - 1) / BATCH; /* quick: 100 batches; else one epoch */
     for (int augmented = 0; augmented < 2; augmented++)
@@ -112,7 +69,8 @@ static int bench_throughput(const bench_options *opt, ct_dataset *ds, const char
             }
             char name[64];
             snprintf(name, sizeof name, "%s_workers%d", augmented ? "augmented" : "raw", workers);
-            report_rate(opt, name, source, s, samples, batches);
+            bench_report_samples(opt, "loader", name, source, "uint8", 1e3 * s / (double)batches,
+                                 (double)samples / s);
         }
     ct_transform_release(aug);
     return 0;
@@ -174,7 +132,7 @@ int main(int argc, char **argv) {
     bench_options opt = bench_init(argc, argv, "bench_loader");
     const char *source = "";
     double t0 = now_s();
-    ct_dataset *ds = load_dataset(&source);
+    ct_dataset *ds = bench_training_images(&source);
     if (!ds) {
         fprintf(stderr, "bench_loader: %s\n", ct_last_error());
         return 1;

@@ -83,3 +83,17 @@ const char *ct__scalar_type_name(ct_dtype d) {
     default: return "invalid";
     }
 }
+
+const char *ct__c_type_name(ct_dtype d) {
+    switch (d) {
+    case CT_FLOAT32: return "float";
+    case CT_FLOAT64: return "double";
+    case CT_INT64: return "long int";
+    case CT_INT32: return "int";
+    case CT_UINT8: return "unsigned char";
+    case CT_BOOL: return "bool";
+    case CT_FLOAT16: return "c10::Half";
+    case CT_BFLOAT16: return "c10::BFloat16";
+    default: return "invalid";
+    }
+}

@@ -25,6 +25,9 @@ ct_status ct__check_same_device(const ct_tensor *a, const ct_tensor *b, const ch
 
 /* PyTorch's ScalarType name of a dtype as its messages print it: "Float", "Double", "Long", "Int", "Byte", "Bool". */
 const char *ct__scalar_type_name(ct_dtype d);
+/* The C type name PyTorch's kernels print for a dtype ("float", "double", "long int", ...), as in matmul's
+ * "expected m1 and m2 to have the same dtype, but got: float != double". */
+const char *ct__c_type_name(ct_dtype d);
 
 /* Fails with CT_ERR_NOT_IMPLEMENTED for the reserved dtypes (float16, bfloat16) that no kernel handles yet. */
 ct_status ct__check_supported_dtype(const ct_tensor *t, const char *func);

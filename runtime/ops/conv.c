@@ -42,18 +42,6 @@ static const char *legacy_type_name(const ct_tensor *t, char *buf, size_t size) 
     return buf;
 }
 
-static const char *c_type_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "float";
-    case CT_FLOAT64: return "double";
-    case CT_INT64: return "long int";
-    case CT_INT32: return "int";
-    case CT_UINT8: return "unsigned char";
-    case CT_BOOL: return "bool";
-    default: return ct__scalar_type_name(d);
-    }
-}
-
 static void *elem(const ct_tensor *t, int64_t i) { return (char *)ct_data_ptr(t) + (size_t)i * ct_dtype_size(t->dtype); }
 
 /* Images per chunk so that one chunk's cols stay under COLS_BYTES. */
@@ -119,7 +107,7 @@ static ct_status check_conv2d(const ct_tensor *x, const ct_tensor *w, const ct_t
         if (st != CT_OK) return st;
         if (b->dtype != x->dtype)
             return ct__error(CT_ERR_DTYPE, func, "Input type (%s) and bias type (%s) should be the same",
-                             c_type_name(x->dtype), c_type_name(b->dtype));
+                             ct__c_type_name(x->dtype), ct__c_type_name(b->dtype));
     }
     if (x->dtype != CT_FLOAT32 && x->dtype != CT_FLOAT64)
         return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "\"conv2d\" not implemented for '%s'",

@@ -20,21 +20,6 @@
 
 /* PyTorch prints dtypes in its matmul messages either as C type names ("float != double") or as ScalarType names
  * ("'Long'", "Float and Double"). */
-static const char *c_type_name(ct_dtype d) {
-    switch (d) {
-    case CT_FLOAT32: return "float";
-    case CT_FLOAT64: return "double";
-    case CT_INT64: return "long int";
-    case CT_INT32: return "int";
-    case CT_UINT8: return "unsigned char";
-    case CT_BOOL: return "bool";
-    case CT_FLOAT16: return "c10::Half";
-    case CT_BFLOAT16: return "c10::BFloat16";
-    default: return "invalid";
-    }
-}
-
-
 /* Both operands present, on one device, of one dtype, and that dtype one BLAS multiplies. */
 static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const char *func, const char *op) {
     ct_status st = ct__check_tensor(a, func, "a");
@@ -43,7 +28,7 @@ static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const ch
     if (st != CT_OK) return st;
     if (a->dtype != b->dtype)
         return ct__error(CT_ERR_DTYPE, func, "expected m1 and m2 to have the same dtype, but got: %s != %s",
-                         c_type_name(a->dtype), c_type_name(b->dtype));
+                         ct__c_type_name(a->dtype), ct__c_type_name(b->dtype));
     if (a->dtype != CT_FLOAT32 && a->dtype != CT_FLOAT64)
         return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "\"%s\" not implemented for '%s'", op,
                          ct__scalar_type_name(a->dtype));
