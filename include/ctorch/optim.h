@@ -20,7 +20,7 @@
  * belong to it and to no scope. A scheduler borrows its optimizer: free the scheduler first.
  *
  * Devices: parameters may live on the CPU or a GPU (each parameter's state lives with it). On the CPU, step loops
- * over the parameters (OpenMP across the elements of large ones); on CUDA, one fused kernel per parameter group,
+ * over the parameters (the CPU pool across the elements of large ones); on CUDA, one fused kernel per parameter group,
  * dtype and step updates every parameter of the group (a multi-tensor launch over a table of chunks). float32 and
  * float64 parameters; the arithmetic is done in the parameter's dtype, in PyTorch's order of operations.
  *

@@ -1,8 +1,8 @@
 /* Walking strided views on the CPU: the loop skeleton every elementwise CPU kernel shares.
  *
  * ct__cpu_for_each runs a kernel's inner loop over the last (coalesced) dim of up to CT__ITER_MAX views of one
- * shape, with byte strides, splitting the outer dims across OpenMP threads when the work is large enough to pay
- * for it. Dims that are contiguous with each other in every view are merged first, so a contiguous tensor is one
+ * shape, with byte strides, splitting the work across the CPU pool's threads (parallel.h) when it is large enough
+ * to pay for it. Dims that are contiguous with each other in every view are merged first, so a contiguous tensor is one
  * inner loop of numel elements. */
 #ifndef CTORCH_CPU_ITER_H
 #define CTORCH_CPU_ITER_H
