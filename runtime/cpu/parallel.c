@@ -22,7 +22,7 @@
 
 #define MAX_THREADS 1024
 #define CHUNKS_PER_THREAD 4 /* more chunks than threads: a late or slow thread's share is taken over by the others */
-#define SPIN_NS 50000       /* an idle worker polls this long before it sleeps */
+#define SPIN_NS 50000       /* an idle worker polls this long (pause loops) before it sleeps */
 
 typedef struct job {
     ct__range_fn fn;
@@ -75,7 +75,8 @@ static void *worker_main(void *arg) {
         for (int64_t until = now_ns() + SPIN_NS; atomic_load_explicit(&generation, memory_order_relaxed) == seen &&
                                                  !atomic_load_explicit(&stopping, memory_order_relaxed) &&
                                                  now_ns() < until;)
-            sched_yield(); /* a busy machine gets the core back at once; a quiet one returns here at once */
+            for (int i = 0; i < 64 && atomic_load_explicit(&generation, memory_order_relaxed) == seen; i++)
+                cpu_relax();
         pthread_mutex_lock(&mu);
         while (!atomic_load(&stopping) && atomic_load(&generation) == seen) pthread_cond_wait(&wake, &mu);
         if (atomic_load(&stopping)) {
