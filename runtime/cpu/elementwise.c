@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cpu_iter.h"
+#include "exp_poly.h"
 #include "kernels/elementwise.h"
 
 /* No kernel here reads the floating-point exception flags. Saying so lets GCC vectorise the branch-free
@@ -113,16 +114,9 @@ ALWAYS_INLINE float exp_f32(float x) {
     const float magic = 12582912.0f;
     float t = x * 1.44269504088896341f + magic, n = t - magic;
     int32_t ni = (int32_t)(bits_of(t) - bits_of(magic)), half = ni >> 1;
-    float r = x - n * 0.693359375f; /* ln 2 in two parts: n times the first, 9 bits long, is exact */
-    r = r - n * -2.12194440e-4f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    float r = x - n * CT__LN2_HI_F32;
+    r = r - n * CT__LN2_LO_F32;
+    float p = ct__exp_reduced_f32(r);
     return p * float_of((uint32_t)(half + 127) << 23) * float_of((uint32_t)(ni - half + 127) << 23);
 }
 
@@ -187,17 +181,10 @@ ALWAYS_INLINE float one_plus_erf_scaled_f32(float x) {
     float h = xa * xa, l = ((x_hi * x_hi - h) + 2.0f * x_hi * x_lo) + x_lo * x_lo;
     const float magic = 12582912.0f;
     float tn = h * (-0.5f * 1.44269504088896341f) + magic, n = tn - magic;
-    float r = -0.5f * h - n * 0.693359375f; /* ln 2 in two parts, as exp_f32 */
-    r = r - n * -2.12194440e-4f;
+    float r = -0.5f * h - n * CT__LN2_HI_F32;
+    r = r - n * CT__LN2_LO_F32;
     r = r - 0.5f * l;
-    float e = 1.0f / 5040;
-    e = e * r + 1.0f / 720;
-    e = e * r + 1.0f / 120;
-    e = e * r + 1.0f / 24;
-    e = e * r + 1.0f / 6;
-    e = e * r + 0.5f;
-    e = e * r + 1.0f;
-    e = e * r + 1.0f;
+    float e = ct__exp_reduced_f32(r);
     e = e * float_of((bits_of(tn) - bits_of(magic) + 127u) << 23);
     float erfc = e * (t * q);
     return x < 0 ? erfc : 2.0f - erfc;

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "exp_poly.h"
+
 /* CTORCH_REDUCE_PORTABLE (a compile definition) builds only the portable code, to test it on an AVX machine. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&                       \
     !defined(__SANITIZE_THREAD__) && !defined(CTORCH_REDUCE_PORTABLE)
@@ -51,15 +53,8 @@ RED_CLONES static void exp_nonpositive_f32(float *x, int64_t m) {
         float t = c * 1.44269504f + magic, n = t - magic;
         uint32_t tb, scale_bits;
         memcpy(&tb, &t, sizeof tb);
-        float r = (c - n * 0.693359375f) - n * -2.12194440e-4f; /* ln 2 in two parts: n * the first is exact */
-        float p = 1.0f / 5040;
-        p = p * r + 1.0f / 720;
-        p = p * r + 1.0f / 120;
-        p = p * r + 1.0f / 24;
-        p = p * r + 1.0f / 6;
-        p = p * r + 0.5f;
-        p = p * r + 1.0f;
-        p = p * r + 1.0f;
+        float r = (c - n * CT__LN2_HI_F32) - n * CT__LN2_LO_F32;
+        float p = ct__exp_reduced_f32(r);
         scale_bits = (tb - magic_bits + 127u) << 23;
         float scale;
         memcpy(&scale, &scale_bits, sizeof scale);
