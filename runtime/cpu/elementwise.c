@@ -318,6 +318,37 @@ COMPARE_LOOPS(i32, int32_t, i32)
 COMPARE_LOOPS(u8, uint8_t, u8)
 COMPARE_LOOPS(b, bool, b)
 
+/* ---- AVX-512 float32 transcendentals ----------------------------------------------------------------------------
+ *
+ * On CPUs with AVX-512F the contiguous float32 exp, sigmoid, silu, tanh and gelus run vecmath_avx512.h's explicit
+ * 16-lane code (bit-identical to the functions above, fewer instructions); strided operands and other CPUs take the
+ * loops above. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CT__VECMATH_AVX512
+#include "vecmath_avx512.h"
+
+#define AVX512_LOOP(OP, F)                                                                                      \
+    CT__AVX512_UNARY(f32_##OP##_avx512, F)                                                                     \
+    static void f32_##OP##_fast_loop(char **p, const int64_t *s, int64_t n, void *ctx) {                       \
+        static int have = -1; /* benign race: every thread stores the same value */                           \
+        if (have < 0) __atomic_store_n(&have, ct__have_avx512f(), __ATOMIC_RELAXED);                           \
+        if (s[0] == UNIT(float) && s[1] == UNIT(float) && __atomic_load_n(&have, __ATOMIC_RELAXED))            \
+            f32_##OP##_avx512((float *)p[0], (const float *)p[1], n);                                          \
+        else                                                                                                   \
+            f32_##OP##_loop(p, s, n, ctx);                                                                     \
+    }
+
+AVX512_LOOP(exp, exp16)
+AVX512_LOOP(sigmoid, sigmoid16)
+AVX512_LOOP(silu, silu16)
+AVX512_LOOP(tanh, tanh16)
+AVX512_LOOP(gelu, gelu16)
+AVX512_LOOP(gelu_tanh, gelu_tanh16)
+#define F32_TRANSCENDENTAL fast_loop
+#else
+#define F32_TRANSCENDENTAL loop
+#endif
+
 /* ---- the (op, dtype) -> loop table ----------------------------------------------------------------------------- */
 
 #define ROW(S)                                                                                                  \
@@ -326,16 +357,20 @@ COMPARE_LOOPS(b, bool, b)
     [CT__EW_LE] = S##_le_loop, [CT__EW_GT] = S##_gt_loop, [CT__EW_GE] = S##_ge_loop, [CT__EW_NEG] = S##_neg_loop, \
     [CT__EW_ABS] = S##_abs_loop, [CT__EW_RELU] = S##_relu_loop, [CT__EW_CLAMP] = S##_clamp_loop
 
-#define FLOAT_ROW(S)                                                                                            \
-    ROW(S), [CT__EW_DIV] = S##_div_loop, [CT__EW_EXP] = S##_exp_loop, [CT__EW_LOG] = S##_log_loop,             \
-    [CT__EW_LOG1P] = S##_log1p_loop, [CT__EW_SQRT] = S##_sqrt_loop, [CT__EW_RSQRT] = S##_rsqrt_loop,           \
-    [CT__EW_SIGMOID] = S##_sigmoid_loop, [CT__EW_TANH] = S##_tanh_loop, [CT__EW_GELU] = S##_gelu_loop,         \
-    [CT__EW_GELU_TANH] = S##_gelu_tanh_loop, [CT__EW_SILU] = S##_silu_loop
+/* T: the suffix of the transcendentals' loops (exp, sigmoid, silu, tanh, gelus): loop or fast_loop. */
+#define LOOP_NAME(S, OP, T) LOOP_NAME_(S, OP, T)
+#define LOOP_NAME_(S, OP, T) S##_##OP##_##T
+#define FLOAT_ROW(S, T)                                                                                         \
+    ROW(S), [CT__EW_DIV] = S##_div_loop, [CT__EW_LOG] = S##_log_loop, [CT__EW_LOG1P] = S##_log1p_loop,         \
+    [CT__EW_SQRT] = S##_sqrt_loop, [CT__EW_RSQRT] = S##_rsqrt_loop, [CT__EW_EXP] = LOOP_NAME(S, exp, T),       \
+    [CT__EW_SIGMOID] = LOOP_NAME(S, sigmoid, T), [CT__EW_TANH] = LOOP_NAME(S, tanh, T),                        \
+    [CT__EW_GELU] = LOOP_NAME(S, gelu, T), [CT__EW_GELU_TANH] = LOOP_NAME(S, gelu_tanh, T),                    \
+    [CT__EW_SILU] = LOOP_NAME(S, silu, T)
 
 /* NULL where the front end never asks (it promotes or refuses first). */
 static const ct__inner_loop loops[CT_NUM_DTYPES][CT__EW_NUM_OPS] = {
-    [CT_FLOAT32] = {FLOAT_ROW(f32)},
-    [CT_FLOAT64] = {FLOAT_ROW(f64)},
+    [CT_FLOAT32] = {FLOAT_ROW(f32, F32_TRANSCENDENTAL)},
+    [CT_FLOAT64] = {FLOAT_ROW(f64, loop)},
     [CT_INT64] = {ROW(i64)},
     [CT_INT32] = {ROW(i32)},
     [CT_UINT8] = {ROW(u8)},
