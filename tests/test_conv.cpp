@@ -335,6 +335,35 @@ TEST(ConvExamples, NanWinsTheWindow) {
     ct_scope_end();
 }
 
+// The plain 2x2 / stride 2 window has its own loop; ceil_mode on an odd width sends the same windows (and one more
+// column) through the general loop: values and indices must agree, with ties, NaN and -inf in the windows.
+TEST(ConvExamples, Plain2x2PoolMatchesTheGeneralLoop) {
+    ct_scope_begin();
+    const int64_t n = 2, c = 3, h = 8, w = 9;
+    std::vector<float> v(n * c * h * w);
+    uint32_t state = 7;
+    for (float &e : v) {
+        state = state * 1664525u + 1013904223u;
+        uint32_t r = state >> 24;
+        e = r < 8 ? NAN : r < 16 ? -INFINITY : (float)(r % 3); // many ties
+    }
+    ct_tensor *x = tensor_f32(v, {n, c, h, w});
+    int64_t k[2] = {2, 2};
+    ct_tensor *idx_fast = nullptr, *idx_general = nullptr;
+    ct_tensor *fast = ct_max_pool2d_with_indices(x, k, nullptr, nullptr, nullptr, false, &idx_fast);
+    ct_tensor *general = ct_max_pool2d_with_indices(x, k, nullptr, nullptr, nullptr, true, &idx_general);
+    ASSERT_TRUE(fast && general) << ct_last_error();
+    ASSERT_EQ(shape_of(fast), (std::vector<int64_t>{n, c, 4, 4}));
+    ASSERT_EQ(shape_of(general), (std::vector<int64_t>{n, c, 4, 5}));
+    ct_tensor *cut = ct_narrow(general, 3, 0, 4), *cut_idx = ct_narrow(idx_general, 3, 0, 4);
+    std::vector<double> a = values_of(fast), b = values_of(cut);
+    for (size_t i = 0; i < a.size(); i++)
+        EXPECT_TRUE(std::isnan(a[i]) ? std::isnan(b[i]) : a[i] == b[i]) << i << ": " << a[i] << " vs " << b[i];
+    EXPECT_EQ(values_of(idx_fast), values_of(cut_idx));
+    ct_release(idx_fast), ct_release(idx_general);
+    ct_scope_end();
+}
+
 TEST(ConvExamples, Conv2dByHand) {
     ct_scope_begin();
     // 1x1x3x3 input 1..9, 2x2 kernel of ones, bias 10: the sums of each 2x2 window plus 10

@@ -421,6 +421,9 @@ void register_selection() {
     add_case(with_dtype({"where", "int32", {bools({2, 3}), integers({2, 3}, -9, 9, CT_INT32), integers({3}, -9, 9, CT_INT32)},
                          where, where_ref}, CT_INT32));
     add_case({"where", "zero_size", {bools({0}), uniform({0}), uniform({1})}, where, where_ref});
+    // one side a broadcast scalar (a gradient's zero), the rest contiguous: the loops' scalar fast paths
+    add_case({"where", "scalar_a", {bools({70}), uniform({1}), uniform({70})}, where, where_ref});
+    add_case({"where", "scalar_b_f64", {bools({70}), normal({70}, CT_FLOAT64), normal({1}, CT_FLOAT64)}, where, where_ref});
     add_case({"where", "large_threaded", {bools({300, 300}), normal({300, 300}), normal({300, 300})}, where, where_ref});
 
     auto fill_ref = [](double value) {

@@ -148,8 +148,40 @@ static void pool_window(const ct__window2d *g, int64_t oh, int64_t ow, int64_t *
     *h0 = hs, *h1 = he < g->h ? he : g->h, *w0 = ws, *w1 = we < g->w ? we : g->w;
 }
 
+/* The common 2x2 window at stride 2, no padding or dilation, every window inside the plane: the general loop below
+ * unrolled (the same comparisons in the same order, so the same values and indices). */
+static bool is_plain_2x2(const ct__window2d *g) {
+    return g->kernel_h == 2 && g->kernel_w == 2 && g->stride_h == 2 && g->stride_w == 2 && g->pad_h == 0 &&
+           g->pad_w == 0 && g->dilation_h == 1 && g->dilation_w == 1 && 2 * g->out_h <= g->h && 2 * g->out_w <= g->w;
+}
+
+#define POOL_TAKE(T, v, at_v)                                                                                         \
+    do {                                                                                                              \
+        T v_ = (v);                                                                                                   \
+        if (v_ > best || isnan(v_)) best = v_, at = (at_v);                                                           \
+    } while (0)
+
 #define DEFINE_POOL(T)                                                                                                \
+    static void pool_plane_2x2_##T(const ct__window2d *g, const T *in, T *out, int64_t *idx) {                        \
+        for (int64_t oh = 0; oh < g->out_h; oh++) {                                                                   \
+            int64_t top = 2 * oh * g->w;                                                                              \
+            const T *r0 = in + top, *r1 = r0 + g->w;                                                                  \
+            for (int64_t ow = 0; ow < g->out_w; ow++) {                                                               \
+                int64_t c = 2 * ow, at = top + c;                                                                     \
+                T best = r0[c]; /* beats the -inf start, or is -inf and keeps the first index, or is NaN */           \
+                POOL_TAKE(T, r0[c + 1], top + c + 1);                                                                 \
+                POOL_TAKE(T, r1[c], top + g->w + c);                                                                  \
+                POOL_TAKE(T, r1[c + 1], top + g->w + c + 1);                                                          \
+                out[oh * g->out_w + ow] = best;                                                                       \
+                idx[oh * g->out_w + ow] = at;                                                                         \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
     static void pool_plane_##T(const ct__window2d *g, const T *in, T *out, int64_t *idx) {                            \
+        if (is_plain_2x2(g)) {                                                                                        \
+            pool_plane_2x2_##T(g, in, out, idx);                                                                      \
+            return;                                                                                                   \
+        }                                                                                                             \
         for (int64_t oh = 0; oh < g->out_h; oh++)                                                                     \
             for (int64_t ow = 0; ow < g->out_w; ow++) {                                                               \
                 int64_t h0, h1, w0, w1;                                                                               \

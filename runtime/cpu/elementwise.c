@@ -388,6 +388,12 @@ static const ct__inner_loop loops[CT_NUM_DTYPES][CT__EW_NUM_OPS] = {
         const T *a = (const T *)p[2], *b = (const T *)p[3];                                                    \
         if (s[0] == UNIT(T) && s[1] == 1 && s[2] == UNIT(T) && s[3] == UNIT(T)) {                              \
             _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                     \
+        } else if (s[0] == UNIT(T) && s[1] == 1 && s[2] == 0 && s[3] == UNIT(T)) { /* a scalar (a gradient's 0) */ \
+            const T x = a[0];                                                                                  \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : b[i];                        \
+        } else if (s[0] == UNIT(T) && s[1] == 1 && s[2] == UNIT(T) && s[3] == 0) {                             \
+            const T y = b[0];                                                                                  \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : y;                        \
         } else {                                                                                               \
             for (int64_t i = 0; i < n; i++)                                                                    \
                 *(T *)(p[0] + i * s[0]) =                                                              \
