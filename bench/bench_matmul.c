@@ -2,8 +2,9 @@
  * LLM-like shapes (a linear layer with bias, attention's q @ k^T as a batched matmul), in GFLOP/s (2*M*N*K per
  * product) against the BLAS peak measured in the same run: the best rate of large square float32 products.
  *
- * Sizes: the CPU runs up to 2048^3 (the peak) and the CUDA device up to 8192^3, with 4096^3 and a Llama-7B MLP
- * layer (8192 tokens, 4096 -> 11008) as cases; --quick shrinks everything to seconds. */
+ * Sizes: the CPU runs up to 2048^3 (the peak), squares from 64^3 and conv2d's tall-skinny im2col product, and the
+ * CUDA device up to 8192^3, with 4096^3 and a Llama-7B MLP layer (8192 tokens, 4096 -> 11008) as cases; --quick
+ * shrinks everything to seconds. */
 #include <stdio.h>
 
 #include "bench.h"
@@ -98,8 +99,9 @@ int main(int argc, char **argv) {
     bool cuda = opt.device.type == CT_CUDA, q = opt.quick;
     int64_t peak_sizes[2] = {cuda ? (q ? 1024 : 4096) : (q ? 256 : 1024), cuda ? (q ? 2048 : 8192) : (q ? 512 : 2048)};
     double peak = measure_peak(&opt, peak_sizes, 2);
-    int64_t squares[3] = {cuda ? 1024 : 128, cuda ? 2048 : 256, cuda ? 4096 : 1024};
-    int nsq = q ? 2 : 3;
+    int64_t cuda_squares[3] = {1024, 2048, 4096}, cpu_squares[5] = {64, 128, 256, 512, 1024};
+    const int64_t *squares = cuda ? cuda_squares : cpu_squares;
+    int nsq = cuda ? (q ? 2 : 3) : (q ? 3 : 5);
     for (int i = 0; i < nsq; i++) {
         int64_t s = squares[i];
         bench_case(&opt, "mm_square", OP_MM, 1, s, s, s, CT_FLOAT32, peak, true);
@@ -108,6 +110,8 @@ int main(int argc, char **argv) {
     bench_case(&opt, "mm_a_transposed", OP_MM_AT, 1, s, s, s, CT_FLOAT32, peak, true);
     bench_case(&opt, "mm_b_transposed", OP_MM_BT, 1, s, s, s, CT_FLOAT32, peak, true);
     bench_case(&opt, "mm_square_f64", OP_MM, 1, s, s, s, CT_FLOAT64, 0, true);
+    /* conv2d's product: im2col columns (batch 64 x 14 x 14 positions, 16 channels x 3 x 3) @ the weights (32 out) */
+    bench_case(&opt, "mm_im2col", OP_MM, 1, q ? 16 * 14 * 14 : 64 * 14 * 14, 32, 16 * 3 * 3, CT_FLOAT32, peak, true);
     /* LLM-like: a linear layer (tokens x hidden -> 4 x hidden, or Llama-7B's 4096 -> 11008) and q @ k^T */
     int64_t tokens = cuda ? (q ? 2048 : 8192) : (q ? 128 : 512), hidden = cuda ? (q ? 1024 : 4096) : (q ? 256 : 1024);
     int64_t ffn = cuda ? (q ? 2752 : 11008) : 4 * hidden;

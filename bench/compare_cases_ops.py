@@ -94,6 +94,7 @@ def register(case, dims, DTYPES):
     matmul("mm_square", mm)
     matmul("mm_square_f64", mm)
     matmul("mm_square_tf32", mm, tf32=True)
+    matmul("mm_im2col", mm)
     matmul("mm_a_transposed", lambda b, m, n, k, t, dev: (lambda a, bb: lambda: torch.mm(a.t(), bb))(
         r(k, m, dtype=t, dev=dev), r(k, n, dtype=t, dev=dev)))
     matmul("mm_b_transposed", lambda b, m, n, k, t, dev: (lambda a, bb: lambda: torch.mm(a, bb.t()))(
