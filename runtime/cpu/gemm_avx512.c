@@ -6,7 +6,10 @@
  *                     <= 18 KB) stays in L1 while the kernel sweeps the B panels, which stream from L2.
  *   packing           A into panels of MR rows, k-major (ap[p * MR + i]); B into panels of NR columns, k-major
  *                     (bp[p * NR + j]). Packing reads either layout, so the transpose flags and leading dims end
- *                     there; rows and columns past the edge are zeros.
+ *                     there; rows and columns past the edge are zeros. A product of at most 64 columns (conv2d's
+ *                     im2col @ weights) reads its full A panels in place instead: each would be used by one or two
+ *                     B panels only, and packing cost as much as the product (12544x32x144: 0.96 -> 0.72 ms on
+ *                     one thread).
  *   blocking          K in blocks of at most KC_MAX (split evenly: k = 1000 gives 3 x 334), N in blocks of NB columns
  *                     (a packed B block, kc x NB, is sized for L2); A is packed for the task's rows at once.
  *   the store         C = alpha * acc + (beta * C | bias) on the first K block, C += alpha * acc on later ones;
@@ -33,6 +36,7 @@
 #define KC_MAX 384
 #define NB 480                          /* columns of a packed B block: 384 x 480 floats = 720 KB, in L2 */
 #define A_PART_MAX_BYTES (1 << 20)      /* a task's packed A rows: more rows than this fit become more tasks */
+#define DIRECT_MAX_N (2 * NR)          /* up to this many columns, A is read in place (direct_kernel) */
 #define TASK_MIN_FLOPS (2.0 * 48 * 48 * 48) /* below this a product is one task */
 
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
@@ -58,9 +62,12 @@ static inline __mmask16 mask_of(int64_t count) { /* the first min(max(count, 0),
     return count >= 16 ? (__mmask16)0xffff : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
 }
 
-/* C[0:rows, 0:cols] (rows <= MR, cols <= NR) from a packed A panel (kc x MR) and B panel (kc x NR). */
-TARGET_AVX512 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *c,
-                                       int64_t ldc, int rows, int cols, const store_mode *s) {
+/* C[0:rows, 0:cols] (rows <= MR, cols <= NR) from an A panel, element (i, p) at a[i * a_rs + p * a_ps], and a packed
+ * B panel (kc x NR). Inlined into a kernel for packed A panels (a_rs = 1, a_ps = MR) and one that reads A where it
+ * is (direct_kernel). */
+TARGET_AVX512 static inline __attribute__((always_inline)) void
+kernel_body(int64_t kc, const float *a, int64_t a_rs, int64_t a_ps, const float *restrict b, float *c, int64_t ldc,
+            int rows, int cols, const store_mode *s) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -68,11 +75,11 @@ TARGET_AVX512 static void micro_kernel(int64_t kc, const float *restrict a, cons
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
+            __m512 ai = _mm512_set1_ps(a[i * a_rs]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
-        a += MR, b += NR;
+        a += a_ps, b += NR;
     }
     __mmask16 m0 = mask_of(cols), m1 = mask_of(cols - 16);
     __m512 alpha = _mm512_set1_ps(s->alpha), beta = _mm512_set1_ps(s->beta);
@@ -96,6 +103,18 @@ TARGET_AVX512 static void micro_kernel(int64_t kc, const float *restrict a, cons
         _mm512_mask_storeu_ps(ci, m0, x0);
         _mm512_mask_storeu_ps(ci + 16, m1, x1);
     }
+}
+
+TARGET_AVX512 static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b, float *c,
+                                       int64_t ldc, int rows, int cols, const store_mode *s) {
+    kernel_body(kc, a, 1, MR, b, c, ldc, rows, cols, s);
+}
+
+/* A full panel of MR rows read from A itself: for products with few columns, where a packed panel would be read
+ * by one or two B panels only and packing would cost as much as the product. */
+TARGET_AVX512 static void direct_kernel(int64_t kc, const float *a, int64_t a_rs, int64_t a_ps,
+                                        const float *restrict b, float *c, int64_t ldc, int cols, const store_mode *s) {
+    kernel_body(kc, a, a_rs, a_ps, b, c, ldc, MR, cols, s);
 }
 
 /* Transposes the 16 x 16 matrix whose rows are r[0..15] in place. */
@@ -229,6 +248,7 @@ typedef struct plan {
     const ct__gemm *g;
     float alpha, beta;
     int64_t kc;             /* the K block (the last one may be shorter) */
+    bool direct_a;          /* full A panels are read in place, not packed (products of at most DIRECT_MAX_N columns) */
     int64_t mparts, nparts; /* tasks per batch item: mparts x nparts rectangles of C */
     int64_t mt, nt;         /* rows and columns of a task (multiples of MR and NR) */
     size_t abuf_floats, bbuf_floats;
@@ -247,17 +267,24 @@ static void run_rectangle(const plan *pl, int64_t item, int64_t m0, int64_t m1, 
     float *c = (float *)g->c + item * g->stride_c;
     for (int64_t p0 = 0; p0 < g->k; p0 += pl->kc) {
         int64_t kc = min64(pl->kc, g->k - p0);
-        pack_a(a, g->lda, g->trans_a, m0, m1, p0, kc, abuf);
+        /* direct: full panels are read from A, only a last partial one is packed (at abuf) */
+        int64_t full_end = pl->direct_a ? m0 + (m1 - m0) / MR * MR : m0;
+        pack_a(a, g->lda, g->trans_a, full_end, m1, p0, kc, abuf);
         for (int64_t j0 = n0; j0 < n1; j0 += NB) {
             int64_t j1 = min64(j0 + NB, n1);
             pack_b(b, g->ldb, g->trans_b, j0, j1, p0, kc, bbuf);
             for (int64_t i = m0; i < m1; i += MR) {
-                const float *ap = abuf + (i - m0) * kc;
+                const float *ap = i < full_end ? NULL : abuf + (i - full_end) * kc;
+                const float *direct = g->trans_a ? a + p0 * g->lda + i : a + i * g->lda + p0;
                 int rows = (int)min64(MR, m1 - i);
                 for (int64_t j = j0; j < j1; j += NR) {
                     store_mode s = {pl->alpha, pl->beta, g->bias ? (const float *)g->bias + j : NULL, p0 == 0};
-                    micro_kernel(kc, ap, bbuf + (j - j0) * kc, c + i * g->ldc + j, g->ldc, rows,
-                                 (int)min64(NR, j1 - j), &s);
+                    int cols = (int)min64(NR, j1 - j);
+                    if (i < full_end)
+                        direct_kernel(kc, direct, g->trans_a ? 1 : g->lda, g->trans_a ? g->lda : 1,
+                                      bbuf + (j - j0) * kc, c + i * g->ldc + j, g->ldc, cols, &s);
+                    else
+                        micro_kernel(kc, ap, bbuf + (j - j0) * kc, c + i * g->ldc + j, g->ldc, rows, cols, &s);
                 }
             }
         }
@@ -283,7 +310,7 @@ static void run_tasks(int64_t begin, int64_t end, void *ctx) {
 }
 
 ct_status ct__gemm_avx512_f32(const ct__gemm *g) {
-    plan pl = {.g = g, .alpha = (float)g->alpha, .beta = g->bias ? 1.0f : (float)g->beta};
+    plan pl = {.g = g, .alpha = (float)g->alpha, .beta = g->bias ? 1.0f : (float)g->beta, .direct_a = g->n <= DIRECT_MAX_N};
     int64_t kblocks = ceil_div(g->k, KC_MAX);
     pl.kc = ceil_div(g->k, kblocks);
 
