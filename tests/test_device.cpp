@@ -2,6 +2,12 @@
 #include "harness.h"
 #include "test_helpers.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <vector>
+
 TEST(Device, ParsesCpuAndCudaNames) {
     ct_device d;
     ASSERT_EQ(ct_device_parse("cpu", &d), CT_OK);
@@ -291,4 +297,98 @@ TEST_F(Cuda, NonBlockingCopyFallsBackToASynchronousOneWhereItMust) {
     ASSERT_EQ(ct_copy_async_(to_pageable, d), CT_OK) << ct_last_error(); // pageable destination: synchronous
     EXPECT_EQ(values_of(to_pageable), values_of(h));
     ct_scope_end();
+}
+
+// ---- the CPU block cache ----
+
+namespace {
+// Sets the cache limit for one test and restores the previous one (the default is 0 under AddressSanitizer).
+struct CacheLimit {
+    int64_t saved = ct_cpu_get_cache_limit();
+    explicit CacheLimit(int64_t bytes) {
+        ct_cpu_empty_cache();
+        EXPECT_EQ(ct_cpu_set_cache_limit(bytes), CT_OK);
+    }
+    ~CacheLimit() {
+        ct_cpu_empty_cache();
+        EXPECT_EQ(ct_cpu_set_cache_limit(saved), CT_OK);
+    }
+};
+
+int64_t cached_bytes() {
+    ct_memory_stats s;
+    EXPECT_EQ(ct_memory_stats_get(CT_DEVICE_CPU, &s), CT_OK);
+    return s.reserved - s.allocated;
+}
+
+ct_tensor *bytes_tensor(int64_t n) { return ct_empty(1, SHAPE(n), CT_UINT8, CT_DEVICE_CPU); }
+} // namespace
+
+TEST(CpuCache, ReusesABlockOfTheSameSizeClass) {
+    CacheLimit limit(64 << 20);
+    EXPECT_EQ(cached_bytes(), 0);
+    ct_tensor *a = bytes_tensor(300 << 10);
+    void *p = ct_data_ptr(a);
+    ct_release(a);
+    EXPECT_EQ(cached_bytes(), 320 << 10) << "300 KiB is served from the 320 KiB class (eighths of 256 KiB)";
+    ct_tensor *b = bytes_tensor(310 << 10); // the same class
+    EXPECT_EQ(ct_data_ptr(b), p);
+    EXPECT_EQ(cached_bytes(), 0);
+    ct_tensor *c = bytes_tensor(330 << 10); // the next class: a fresh block
+    EXPECT_NE(ct_data_ptr(c), p);
+    EXPECT_EQ((uintptr_t)ct_data_ptr(c) % 64, 0u);
+    ct_release(b), ct_release(c);
+    EXPECT_EQ(cached_bytes(), (320 + 352) << 10);
+    // a cached block handed to ct_zeros comes back zeroed like any other
+    ct_tensor *z = ct_zeros(1, SHAPE(300 << 10), CT_UINT8, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_data_ptr(z), p);
+    const unsigned char *d = (const unsigned char *)ct_data_ptr(z);
+    EXPECT_EQ(std::count(d, d + (300 << 10), 0), 300 << 10);
+    ct_release(z);
+    ct_cpu_empty_cache();
+    EXPECT_EQ(cached_bytes(), 0);
+}
+
+TEST(CpuCache, SmallBlocksAndTheLimit) {
+    CacheLimit limit(1 << 20);
+    ct_release(bytes_tensor(100 << 10)); // below 256 KiB: glibc's, not cached
+    EXPECT_EQ(cached_bytes(), 0);
+    ct_release(bytes_tensor(2 << 20)); // larger than the whole limit
+    EXPECT_EQ(cached_bytes(), 0);
+    ct_tensor *a = bytes_tensor(256 << 10), *b = bytes_tensor(512 << 10), *c = bytes_tensor(768 << 10);
+    ct_release(a), ct_release(b);
+    EXPECT_EQ(cached_bytes(), 768 << 10);
+    ct_release(c); // 1.5 MiB idle > 1 MiB: the largest go first (768 KiB), leaving 256 + 512
+    EXPECT_EQ(cached_bytes(), 768 << 10);
+    ASSERT_EQ(ct_cpu_set_cache_limit(300 << 10), CT_OK); // trims to the 256 KiB block
+    EXPECT_EQ(cached_bytes(), 256 << 10);
+    ASSERT_EQ(ct_cpu_set_cache_limit(0), CT_OK); // off
+    EXPECT_EQ(cached_bytes(), 0);
+    ct_release(bytes_tensor(300 << 10));
+    EXPECT_EQ(cached_bytes(), 0);
+    EXPECT_EQ(ct_cpu_get_cache_limit(), 0);
+    EXPECT_EQ(ct_cpu_set_cache_limit(-1), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "'bytes' must be >= 0, got -1");
+}
+
+// Threads allocating, filling, checking and freeing blocks of a few classes at once: no block is handed to two
+// tensors, whatever the interleaving.
+TEST(CpuCache, ThreadsNeverShareABlock) {
+    CacheLimit limit(8 << 20);
+    std::vector<std::thread> threads;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; t++)
+        threads.emplace_back([t, &bad] {
+            for (int i = 0; i < 200; i++) {
+                int64_t n = (int64_t)(256 + 64 * ((i + t) % 5)) << 10;
+                ct_tensor *x = bytes_tensor(n);
+                unsigned char *d = (unsigned char *)ct_data_ptr(x);
+                std::memset(d, t * 50 + i % 50, (size_t)n);
+                std::this_thread::yield();
+                if (std::count(d, d + n, (unsigned char)(t * 50 + i % 50)) != n) bad++;
+                ct_release(x);
+            }
+        });
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(bad.load(), 0);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "caching_allocator.h"
 #include "host_allocator.h"
@@ -109,6 +110,142 @@ static void *cpu_alloc_plain(size_t size) {
     return p;
 }
 
+/* ---- the CPU block cache (ct_cpu_set_cache_limit in device.h) ----
+ * Idle blocks wait in one list sorted by size, linked through their own first bytes (no bookkeeping allocations).
+ * Every block of CACHE_MIN bytes or more is allocated at its size class, whether the cache is on or not, so that a
+ * freed block always goes back under the size it really has. */
+#define CACHE_MIN ((size_t)256 << 10)
+#define CACHE_DEFAULT_MAX ((int64_t)1 << 30)
+
+typedef struct cached_block {
+    struct cached_block *next;
+    size_t size;
+} cached_block;
+
+static struct {
+    pthread_mutex_t lock;
+    cached_block *head; /* ascending sizes */
+    int64_t bytes, limit;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_lock(void) { pthread_mutex_lock(&cache.lock); }
+static void cache_unlock(void) { pthread_mutex_unlock(&cache.lock); }
+
+static void cache_init(void) {
+    int64_t limit = 0;
+#ifndef __SANITIZE_ADDRESS__
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    limit = pages > 0 && page > 0 ? (int64_t)pages * page / 8 : CACHE_DEFAULT_MAX;
+    if (limit > CACHE_DEFAULT_MAX) limit = CACHE_DEFAULT_MAX;
+#endif
+    const char *env = getenv("CTORCH_CPU_CACHE_LIMIT");
+    if (env && *env) {
+        char *end;
+        long long v = strtoll(env, &end, 10);
+        if (*end == '\0' && v >= 0) limit = v; /* anything else is ignored, as documented */
+    }
+    cache.limit = limit;
+    pthread_atfork(cache_lock, cache_unlock, cache_unlock); /* a forked child finds the lock free */
+}
+
+/* The size class of a block of size >= CACHE_MIN bytes: rounded up to an eighth of its power of two. */
+static size_t cache_class(size_t size) {
+    size_t unit = ((size_t)1 << (63 - __builtin_clzll((unsigned long long)size))) / 8;
+    return (size + unit - 1) / unit * unit;
+}
+
+/* A cached block of exactly `size` bytes, or NULL. */
+static void *cache_take(size_t size) {
+    cache_lock();
+    cached_block *b = NULL;
+    for (cached_block **link = &cache.head; *link && (*link)->size <= size; link = &(*link)->next)
+        if ((*link)->size == size) {
+            b = *link;
+            *link = b->next;
+            cache.bytes -= (int64_t)size;
+            break;
+        }
+    cache_unlock();
+    return b;
+}
+
+/* Takes the largest cached blocks off the list until at most limit bytes stay; returns them, linked. Lock held. */
+static cached_block *cache_trim_locked(int64_t limit) {
+    cached_block *out = NULL;
+    while (cache.bytes > limit) {
+        cached_block **link = &cache.head;
+        while ((*link)->next) link = &(*link)->next;
+        cached_block *b = *link;
+        *link = NULL;
+        cache.bytes -= (int64_t)b->size;
+        b->next = out;
+        out = b;
+    }
+    return out;
+}
+
+static void free_blocks(cached_block *b) {
+    while (b) {
+        cached_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* Keeps the free block p of `size` bytes (its class) while the limit allows, else returns it to the system. */
+static void cache_put(void *p, size_t size) {
+    cache_lock();
+    if ((int64_t)size > cache.limit) {
+        cache_unlock();
+        free(p);
+        return;
+    }
+    cached_block *b = p, **link = &cache.head;
+    while (*link && (*link)->size < size) link = &(*link)->next;
+    b->size = size;
+    b->next = *link;
+    *link = b;
+    cache.bytes += (int64_t)size;
+    cached_block *evicted = cache_trim_locked(cache.limit);
+    cache_unlock();
+    free_blocks(evicted);
+}
+
+ct_status ct_cpu_set_cache_limit(int64_t bytes) {
+    if (bytes < 0) return CT_FAIL(CT_ERR_INVALID_ARGUMENT, "argument 'bytes' must be >= 0, got %lld", (long long)bytes);
+    pthread_once(&cache_once, cache_init);
+    cache_lock();
+    cache.limit = bytes;
+    cached_block *evicted = cache_trim_locked(bytes);
+    cache_unlock();
+    free_blocks(evicted);
+    return CT_OK;
+}
+
+int64_t ct_cpu_get_cache_limit(void) {
+    pthread_once(&cache_once, cache_init);
+    cache_lock();
+    int64_t limit = cache.limit;
+    cache_unlock();
+    return limit;
+}
+
+void ct_cpu_empty_cache(void) {
+    pthread_once(&cache_once, cache_init);
+    cache_lock();
+    cached_block *evicted = cache_trim_locked(0);
+    cache_unlock();
+    free_blocks(evicted);
+}
+
+static int64_t cache_bytes(void) {
+    cache_lock();
+    int64_t n = cache.bytes;
+    cache_unlock();
+    return n;
+}
+
 static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
     bool guarded = atomic_load(&guard_on) && !pinned;
     size_t size = cpu_block_size(nbytes, guarded);
@@ -124,7 +261,12 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
 #endif
     {
         pinned = false; /* without a GPU, page-locking buys nothing: plain memory, as the docs of pin_memory say */
-        p = cpu_alloc_plain(size);
+        if (!guarded && size >= CACHE_MIN) {
+            pthread_once(&cache_once, cache_init);
+            size = cache_class(size);
+            p = cache_take(size);
+        }
+        if (!p) p = cpu_alloc_plain(size);
         if (!p) {
             CT_FAIL(CT_ERR_OUT_OF_MEMORY, "out of memory: tried to allocate %zu bytes on the CPU", nbytes);
             return NULL;
@@ -139,6 +281,7 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
 static void cpu_free(void *p, size_t nbytes, void *handle) {
     bool guarded = handle == &GUARDED_BLOCK, pinned = ct__alloc_is_pinned(handle);
     size_t size = cpu_block_size(nbytes, guarded);
+    if (!guarded && !pinned && size >= CACHE_MIN) size = cache_class(size);
     if (guarded) {
         const unsigned char *g = (const unsigned char *)p + nbytes;
         for (size_t i = 0; i < size - nbytes; i++)
@@ -156,7 +299,8 @@ static void cpu_free(void *p, size_t nbytes, void *handle) {
 #else
     (void)pinned;
 #endif
-    free(p);
+    if (!guarded && size >= CACHE_MIN) cache_put(p, size);
+    else free(p);
 }
 
 #ifdef CTORCH_HAVE_CUDA
@@ -216,7 +360,8 @@ ct_status ct_memory_stats_get(ct_device device, ct_memory_stats *out) {
     ct_status st = ct_device_check(device);
     if (st != CT_OK) return st;
     if (device.type == CT_CPU) {
-        out->allocated = out->reserved = atomic_load(&cpu_allocated);
+        out->allocated = atomic_load(&cpu_allocated);
+        out->reserved = out->allocated + cache_bytes();
         out->peak_allocated = atomic_load(&cpu_peak);
         out->num_allocs = atomic_load(&cpu_num_allocs);
         out->num_ooms = 0;
