@@ -95,8 +95,9 @@ static size_t cpu_block_size(size_t nbytes, bool guarded) {
  * the kernel hands them out only on request (THP "madvise" mode, Debian's default). glibc maps blocks that large
  * fresh on each allocation (32 MiB is the most its dynamic mmap threshold grows to) and unmaps them on free, so
  * every 4 KiB page of a large output used to fault on its first write: ~30 % of a 256 MiB elementwise op's time.
- * One fault per 2 MiB instead (67M-element add: 140 -> 62-77 ms). Smaller blocks are left alone: glibc reuses them
- * from its heap without faulting, which a fresh huge page (zeroed on its first touch) would only slow down. */
+ * One fault per 2 MiB instead (67M-element add: 140 -> 62-77 ms). Smaller blocks are left to glibc: a fresh huge
+ * page (zeroed on its first touch) would only slow them down. Either kind, once freed, may wait in the block cache
+ * below and be reused without any fault. */
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_MIN ((size_t)32 << 20)
 
