@@ -5,8 +5,8 @@
  * (where only beta * C remains) are done here for OpenBLAS, so BLAS never sees an empty inner dim; the AVX-512 GEMM
  * applies beta and bias in its store.
  *
- * The routing rule, from measurements on the 2-core Sapphire Rapids machine (2 threads, best of several runs,
- * ms, own GEMM vs OpenBLAS 0.3.21; PyTorch 2.x with MKL for reference):
+ * The routing rule, from measurements on the 2-core Sapphire Rapids machine (2 threads, best of several runs on a
+ * quiet machine, ms, own GEMM vs OpenBLAS 0.3.21; PyTorch with MKL for reference):
  *     square 32^3         0.0005  vs 0.0004   (PyTorch 0.0012)   OpenBLAS
  *     square 64^3         0.0029  vs 0.0023   (PyTorch 0.0044)   OpenBLAS
  *     square 128^3        0.0135  vs 0.0213   (PyTorch 0.0143)   own
@@ -14,9 +14,9 @@
  *     square 512^3        0.675   vs 0.767    (PyTorch 0.684)    own
  *     square 1024^3       5.31    vs 5.44     (PyTorch 5.51)     own
  *     square 2048^3       44.0    vs 44.1     (PyTorch 43.4)     own
- *     im2col 50176x16x9   0.144   vs 0.451    (PyTorch 0.067)    own
- *     im2col 12544x32x144 0.479   vs 0.680    (PyTorch 0.328)    own
- *     W @ col 32x12544x144 0.534  vs 0.569    (PyTorch 0.416)    own
+ *     im2col 50176x16x9   0.101   vs 0.451    (PyTorch 0.066)    own (A read in place: n <= 64)
+ *     im2col 12544x32x144 0.336   vs 0.668    (PyTorch 0.290)    own (the same)
+ *     W @ col 32x12544x144 0.532  vs 0.569    (PyTorch 0.397)    own
  *     linear 512x4096x1024 + bias 11.9 vs 12.3 (PyTorch 11.5)   own
  *     A^T 1024^3          5.36    vs 5.71     (PyTorch 5.72)     own
  *     bmm 8x256x256x64    0.174   vs 0.207    (PyTorch 0.173)    own
