@@ -381,32 +381,37 @@ static const ct__inner_loop loops[CT_NUM_DTYPES][CT__EW_NUM_OPS] = {
 
 /* ---- where and masked_fill, by element size (they only move bits) ------------------------------------------- */
 
+/* The contiguous loops select with a mask, (a & m) | (b & ~m) with m all ones where c is true, reading the bools as
+ * their bytes (0 or 1): both sides are read unconditionally and the byte widens like any integer, so GCC vectorises
+ * them (a conditional load, as `c[i] ? a[i] : b[i]`, or a widened bool, it leaves scalar). */
+#define SELECT_BITS(T, c, x, y) ((T)(((x) & (T)(0u - (T)(c))) | ((y) & (T) ~(T)(0u - (T)(c)))))
+
 #define SELECT_LOOPS(T)                                                                                         \
-    LOOP_CLONES static void where_loop_##T(char **p, const int64_t *s, int64_t n, void *ctx) {                             \
+    LOOP_CLONES static void where_loop_##T(char **p, const int64_t *s, int64_t n, void *ctx) {                 \
         T *o = (T *)p[0];                                                                                      \
-        const bool *c = (const bool *)p[1];                                                                    \
+        const uint8_t *c = (const uint8_t *)p[1]; /* the bools' bytes, 0 or 1 */                               \
         const T *a = (const T *)p[2], *b = (const T *)p[3];                                                    \
         if (s[0] == UNIT(T) && s[1] == 1 && s[2] == UNIT(T) && s[3] == UNIT(T)) {                              \
-            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                     \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = SELECT_BITS(T, c[i], a[i], b[i]);       \
         } else if (s[0] == UNIT(T) && s[1] == 1 && s[2] == 0 && s[3] == UNIT(T)) { /* a scalar (a gradient's 0) */ \
             const T x = a[0];                                                                                  \
-            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : b[i];                        \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = SELECT_BITS(T, c[i], x, b[i]);          \
         } else if (s[0] == UNIT(T) && s[1] == 1 && s[2] == UNIT(T) && s[3] == 0) {                             \
             const T y = b[0];                                                                                  \
-            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : y;                        \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = SELECT_BITS(T, c[i], a[i], y);          \
         } else {                                                                                               \
             for (int64_t i = 0; i < n; i++)                                                                    \
-                *(T *)(p[0] + i * s[0]) =                                                              \
+                *(T *)(p[0] + i * s[0]) =                                                                      \
                     *(const bool *)(p[1] + i * s[1]) ? *(const T *)(p[2] + i * s[2]) : *(const T *)(p[3] + i * s[3]); \
         }                                                                                                      \
     }                                                                                                          \
-    LOOP_CLONES static void masked_fill_loop_##T(char **p, const int64_t *s, int64_t n, void *ctx) {                       \
+    LOOP_CLONES static void masked_fill_loop_##T(char **p, const int64_t *s, int64_t n, void *ctx) {           \
         const T value = *(const T *)ctx;                                                                       \
         T *o = (T *)p[0];                                                                                      \
         const T *x = (const T *)p[1];                                                                          \
-        const bool *m = (const bool *)p[2];                                                                    \
+        const uint8_t *m = (const uint8_t *)p[2];                                                              \
         if (s[0] == UNIT(T) && s[1] == UNIT(T) && s[2] == 1) {                                                 \
-            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = m[i] ? value : x[i];                    \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) o[i] = SELECT_BITS(T, m[i], value, x[i]);      \
         } else {                                                                                               \
             for (int64_t i = 0; i < n; i++)                                                                    \
                 *(T *)(p[0] + i * s[0]) = *(const bool *)(p[2] + i * s[2]) ? value : *(const T *)(p[1] + i * s[1]); \
