@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "clones.h"
 #include "kernels/conv.h"
 #include "parallel.h"
 
@@ -31,7 +32,7 @@ static void valid_range(int64_t out, int64_t stride, int64_t pad, int64_t offset
 /* ---- im2col / col2im ----------------------------------------------------------------------------------------------- */
 
 #define DEFINE_IM2COL(T)                                                                                              \
-    static void im2col_plane_##T(const ct__window2d *g, const T *in, T *cols) {                                       \
+    CT__LOOP_CLONES static void im2col_plane_##T(const ct__window2d *g, const T *in, T *cols) {                                       \
         int64_t L = g->out_h * g->out_w;                                                                              \
         for (int64_t i = 0; i < g->kernel_h; i++)                                                                     \
             for (int64_t j = 0; j < g->kernel_w; j++, cols += L) {                                                    \
@@ -155,25 +156,32 @@ static bool is_plain_2x2(const ct__window2d *g) {
            g->pad_w == 0 && g->dilation_h == 1 && g->dilation_w == 1 && 2 * g->out_h <= g->h && 2 * g->out_w <= g->w;
 }
 
-#define POOL_TAKE(T, v, at_v)                                                                                         \
+/* Window element v (at offset k of the 2x2: 0, 1 for the top row, w, w + 1 below) replaces the best so far when it
+ * is greater or NaN: the general loop's test, written as selects so that the loop over a row of windows vectorises. */
+#define POOL_TAKE(v, k)                                                                                               \
     do {                                                                                                              \
-        T v_ = (v);                                                                                                   \
-        if (v_ > best || isnan(v_)) best = v_, at = (at_v);                                                           \
+        bool take_ = (v) > best || (v) != (v);                                                                        \
+        best = take_ ? (v) : best;                                                                                    \
+        off = take_ ? (k) : off;                                                                                      \
     } while (0)
 
 #define DEFINE_POOL(T)                                                                                                \
-    static void pool_plane_2x2_##T(const ct__window2d *g, const T *in, T *out, int64_t *idx) {                        \
+    CT__LOOP_CLONES static void pool_plane_2x2_##T(const ct__window2d *g, const T *in, T *out, int64_t *idx) {                        \
+        const int64_t w = g->w, ow_n = g->out_w;                                                                      \
         for (int64_t oh = 0; oh < g->out_h; oh++) {                                                                   \
-            int64_t top = 2 * oh * g->w;                                                                              \
-            const T *r0 = in + top, *r1 = r0 + g->w;                                                                  \
-            for (int64_t ow = 0; ow < g->out_w; ow++) {                                                               \
-                int64_t c = 2 * ow, at = top + c;                                                                     \
-                T best = r0[c]; /* beats the -inf start, or is -inf and keeps the first index, or is NaN */           \
-                POOL_TAKE(T, r0[c + 1], top + c + 1);                                                                 \
-                POOL_TAKE(T, r1[c], top + g->w + c);                                                                  \
-                POOL_TAKE(T, r1[c + 1], top + g->w + c + 1);                                                          \
-                out[oh * g->out_w + ow] = best;                                                                       \
-                idx[oh * g->out_w + ow] = at;                                                                         \
+            const int64_t top = 2 * oh * w;                                                                           \
+            const T *r0 = in + top, *r1 = r0 + w;                                                                     \
+            T *o = out + oh * ow_n;                                                                                   \
+            int64_t *ix = idx + oh * ow_n;                                                                            \
+            _Pragma("omp simd") for (int64_t ow = 0; ow < ow_n; ow++) {                                               \
+                T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];                             \
+                T best = a; /* beats the -inf start, or is -inf and keeps the first index, or is NaN */               \
+                int64_t off = 0;                                                                                      \
+                POOL_TAKE(b, 1);                                                                                      \
+                POOL_TAKE(c, w);                                                                                      \
+                POOL_TAKE(d, w + 1);                                                                                  \
+                o[ow] = best;                                                                                         \
+                ix[ow] = top + 2 * ow + off;                                                                          \
             }                                                                                                         \
         }                                                                                                             \
     }                                                                                                                 \

@@ -7,6 +7,7 @@
  * row by row while its source lines stay in L1, so every cache line brought in is used whole. */
 #include <string.h>
 
+#include "clones.h"
 #include "cpu_iter.h"
 #include "parallel.h"
 
@@ -46,11 +47,7 @@ static void copy_same_dtype(char **ptr, const int64_t *step, int64_t n, void *ct
  * giving 0 and values beyond int64 giving INT64_MIN before narrowing; narrowing wraps; bool is != 0. Pairs outside the
  * table (the reserved half types) go through ct__load_scalar / ct__store_scalar. */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
-#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LOOP_CLONES
-#endif
+#define LOOP_CLONES CT__LOOP_CLONES
 
 static inline int64_t float_to_i64(double f) {
     return f != f ? 0 : (f >= 9223372036854775808.0 || f < -9223372036854775808.0) ? INT64_MIN : (int64_t)f;

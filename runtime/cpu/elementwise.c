@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "clones.h"
 #include "cpu_iter.h"
 #include "exp_poly.h"
 #include "kernels/elementwise.h"
@@ -226,16 +227,9 @@ static inline bool b_mul(bool x, bool y, bool alpha) { return x & y; }
 
 /* ---- inner loops ----------------------------------------------------------------------------------------------- */
 
-/* On x86-64 every inner loop is built three times, for the baseline (SSE2), x86-64-v3 (AVX2, FMA) and x86-64-v4
- * (AVX-512), and the loader picks the best one the machine runs (GCC's target_clones, through an ifunc): the
- * vectorised loops then do 8 or 16 floats at a time where the CPU allows. AVX-512 also brings 32 vector registers,
- * which the long transcendental loops (gelu) need to run without spilling. Not under ThreadSanitizer: the ifunc
- * resolvers run before its runtime is up and crash the program at start-up. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
-#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LOOP_CLONES
-#endif
+/* Every inner loop is built for the baseline, AVX2 and AVX-512 (clones.h); the long transcendental loops (gelu) need
+ * AVX-512's 32 vector registers to run without spilling. */
+#define LOOP_CLONES CT__LOOP_CLONES
 
 #define UNIT(T) ((int64_t)sizeof(T))
 

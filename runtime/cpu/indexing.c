@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "cpu_iter.h"
 #include "kernels/indexing.h"
 #include "parallel.h"
@@ -159,13 +160,8 @@ static void gather_rows(char **p, int64_t ncols, const gather_ctx *c) {
     }
 }
 
-/* As in elementwise.c: the line loops below are built for the baseline, AVX2 and AVX-512, and the loader picks the
- * best the machine runs (not under ThreadSanitizer, whose runtime is not up when the ifunc resolvers run). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
-#define LOOP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define LOOP_CLONES
-#endif
+/* The line loops below are built for the baseline, AVX2 and AVX-512 (clones.h). */
+#define LOOP_CLONES CT__LOOP_CLONES
 
 /* Gathers one line whose out, index and input are all contiguous along dim (gather along the last dim), when its
  * indices are all in range: they are checked first, with a min/max pass the compiler vectorises, so the copy

@@ -20,12 +20,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clones.h"
 #include "exp_poly.h"
 
 /* CTORCH_REDUCE_PORTABLE (a compile definition) builds only the portable code, to test it on an AVX machine. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) &&                       \
-    !defined(__SANITIZE_THREAD__) && !defined(CTORCH_REDUCE_PORTABLE)
-#define RED_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#ifndef CTORCH_REDUCE_PORTABLE
+#define RED_CLONES CT__LOOP_CLONES
 #else
 #define RED_CLONES
 #endif
