@@ -167,6 +167,22 @@ const int conv_cases = [] {
                  return a;
              }(),
              F64_NMSE);
+    // "same" convolutions (stride 1, output as wide as the input): im2col's contiguous copy per kernel position
+    add_conv("same_5x5_pad2", {uniform({2, 3, 6, 7}), uniform({2, 3, 5, 5}), uniform({2})}, [] {
+        Conv a;
+        a.padding[0] = a.padding[1] = 2;
+        return a;
+    }());
+    add_conv("same_width_dilated_1x3", {normal({2, 2, 5, 4}), normal({3, 2, 2, 3})}, [] {
+        Conv a;
+        a.dilation[1] = 2, a.padding[1] = 2; // output 4 rows, as wide as the input
+        return a;
+    }());
+    add_conv("same_width_one_column", {uniform({1, 2, 4, 1}), uniform({2, 2, 3, 3})}, [] {
+        Conv a;
+        a.padding[0] = a.padding[1] = 1;
+        return a;
+    }());
     add_conv("cnn_layer_16_to_32_batch8", {uniform({8, 16, 14, 14}), uniform({32, 16, 3, 3}), uniform({32})},
              [] {
                  Conv a;
@@ -228,6 +244,10 @@ const int grad_cases = [] {
                    conv(grouped, true)});
     add_grad_case({"conv2d", "dilation", {uniform({2, 2, 6, 5}), uniform({2, 2, 2, 2}), uniform({2})}, {},
                    conv(dilated, true)});
+    Conv same;
+    same.padding[0] = same.padding[1] = 2;
+    add_grad_case({"conv2d", "same_5x5", {uniform({2, 2, 5, 6}), uniform({2, 2, 5, 5}), uniform({2})}, {},
+                   conv(same, true)});
     add_grad_case({"conv2d", "pointwise_1x1", {uniform({2, 3, 3, 4}), uniform({2, 3, 1, 1}), uniform({2})}, {},
                    conv(plain, true)});
     add_grad_case({"conv2d", "unbatched_non_contiguous", {transposed(uniform({2, 5, 4})), uniform({3, 2, 2, 2})}, {},

@@ -31,32 +31,60 @@ static void valid_range(int64_t out, int64_t stride, int64_t pad, int64_t offset
 
 /* ---- im2col / col2im ----------------------------------------------------------------------------------------------- */
 
+/* Stride 1 with the output as wide as the input ("same" padding): row oh of a kernel position's cols plane is input
+ * row oh + row_off shifted by `shift` columns, and consecutive rows are consecutive in both, so the plane's valid
+ * rows are one contiguous copy (each row's first and last columns then taking a neighbouring row's elements, which
+ * are set to zero after it) instead of a short copy per row. */
+static bool same_width_rows(const ct__window2d *g) { return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->w; }
+
 #define DEFINE_IM2COL(T)                                                                                              \
-    CT__LOOP_CLONES static void im2col_plane_##T(const ct__window2d *g, const T *in, T *cols) {                                       \
+    static void im2col_same_width_##T(const ct__window2d *g, const T *restrict in, T *restrict cols, int64_t row_off, \
+                                      int64_t shift, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {                \
+        const int64_t W = g->w, end = g->h * W;                                                                      \
+        memset(cols, 0, (size_t)(h0 * W) * sizeof(T));                                                               \
+        int64_t lo = h0 * W, hi = h1 * W, from = lo + row_off * W + shift; /* input index of cols[lo] */             \
+        if (from < 0) lo -= from, from = 0;        /* only the first row's left border: zeroed below */                \
+        if (from + (hi - lo) > end) hi = lo + (end - from); /* only the last row's right border */                     \
+        if (hi > lo) memcpy(cols + lo, in + from, (size_t)(hi - lo) * sizeof(T));                                     \
+        for (int64_t oh = h0; oh < h1; oh++) {                                                                        \
+            T *row = cols + oh * W;                                                                                   \
+            for (int64_t ow = 0; ow < w0; ow++) row[ow] = 0;                                                          \
+            for (int64_t ow = w1 > w0 ? w1 : w0; ow < W; ow++) row[ow] = 0;                                           \
+        }                                                                                                             \
+        memset(cols + h1 * W, 0, (size_t)((g->out_h - h1) * W) * sizeof(T));                                         \
+    }                                                                                                                 \
+    CT__LOOP_CLONES static void im2col_plane_##T(const ct__window2d *g, const T *in, T *cols) {                       \
         int64_t L = g->out_h * g->out_w;                                                                              \
         for (int64_t i = 0; i < g->kernel_h; i++)                                                                     \
             for (int64_t j = 0; j < g->kernel_w; j++, cols += L) {                                                    \
                 int64_t h0, h1, w0, w1;                                                                               \
                 valid_range(g->out_h, g->stride_h, g->pad_h, i * g->dilation_h, g->h, &h0, &h1);                      \
                 valid_range(g->out_w, g->stride_w, g->pad_w, j * g->dilation_w, g->w, &w0, &w1);                      \
+                if (same_width_rows(g)) {                                                                             \
+                    im2col_same_width_##T(g, in, cols, i * g->dilation_h - g->pad_h, j * g->dilation_w - g->pad_w,   \
+                                          h0, h1, w0, w1);                                                            \
+                    continue;                                                                                         \
+                }                                                                                                     \
                 for (int64_t oh = 0; oh < g->out_h; oh++) {                                                           \
                     T *row = cols + oh * g->out_w;                                                                    \
                     if (oh < h0 || oh >= h1) {                                                                        \
                         memset(row, 0, (size_t)g->out_w * sizeof(T));                                                 \
                         continue;                                                                                     \
                     }                                                                                                 \
-                    const T *src = in + (oh * g->stride_h - g->pad_h + i * g->dilation_h) * g->w;                     \
+                    const T *restrict src = in + (oh * g->stride_h - g->pad_h + i * g->dilation_h) * g->w;            \
+                    T *restrict dst = row; /* cols and the input never overlap: the copy loops vectorise */            \
                     int64_t shift = j * g->dilation_w - g->pad_w; /* input column of ow = ow * stride_w + shift */    \
-                    for (int64_t ow = 0; ow < w0; ow++) row[ow] = 0;                                                  \
-                    if (g->stride_w == 1)                                                                             \
-                        for (int64_t ow = w0; ow < w1; ow++) row[ow] = src[ow + shift];                               \
-                    else                                                                                              \
-                        for (int64_t ow = w0; ow < w1; ow++) row[ow] = src[ow * g->stride_w + shift];                 \
-                    for (int64_t ow = w1; ow < g->out_w; ow++) row[ow] = 0;                                           \
+                    _Pragma("omp simd") for (int64_t ow = 0; ow < w0; ow++) dst[ow] = 0;                              \
+                    if (g->stride_w == 1) {                                                                           \
+                        _Pragma("omp simd") for (int64_t ow = w0; ow < w1; ow++) dst[ow] = src[ow + shift];           \
+                    } else {                                                                                          \
+                        for (int64_t ow = w0; ow < w1; ow++) dst[ow] = src[ow * g->stride_w + shift];                 \
+                    }                                                                                                 \
+                    _Pragma("omp simd") for (int64_t ow = w1; ow < g->out_w; ow++) dst[ow] = 0;                       \
                 }                                                                                                     \
             }                                                                                                         \
     }                                                                                                                 \
-    static void col2im_plane_##T(const ct__window2d *g, const T *cols, T *out) {                                      \
+    CT__LOOP_CLONES static void col2im_plane_##T(const ct__window2d *g, const T *cols, T *out) {                                      \
         int64_t L = g->out_h * g->out_w;                                                                              \
         memset(out, 0, (size_t)(g->h * g->w) * sizeof(T));                                                            \
         for (int64_t i = 0; i < g->kernel_h; i++)                                                                     \
@@ -65,10 +93,14 @@ static void valid_range(int64_t out, int64_t stride, int64_t pad, int64_t offset
                 valid_range(g->out_h, g->stride_h, g->pad_h, i * g->dilation_h, g->h, &h0, &h1);                      \
                 valid_range(g->out_w, g->stride_w, g->pad_w, j * g->dilation_w, g->w, &w0, &w1);                      \
                 for (int64_t oh = h0; oh < h1; oh++) {                                                                \
-                    const T *row = cols + oh * g->out_w;                                                              \
-                    T *dst = out + (oh * g->stride_h - g->pad_h + i * g->dilation_h) * g->w;                          \
+                    const T *restrict row = cols + oh * g->out_w;                                                     \
+                    T *restrict dst = out + (oh * g->stride_h - g->pad_h + i * g->dilation_h) * g->w;                 \
                     int64_t shift = j * g->dilation_w - g->pad_w;                                                     \
-                    for (int64_t ow = w0; ow < w1; ow++) dst[ow * g->stride_w + shift] += row[ow];                    \
+                    if (g->stride_w == 1) {                                                                           \
+                        _Pragma("omp simd") for (int64_t ow = w0; ow < w1; ow++) dst[ow + shift] += row[ow];          \
+                    } else {                                                                                          \
+                        for (int64_t ow = w0; ow < w1; ow++) dst[ow * g->stride_w + shift] += row[ow];                \
+                    }                                                                                                 \
                 }                                                                                                     \
             }                                                                                                         \
     }
