@@ -470,6 +470,16 @@ void add_index_cases() {
               {integers({4, 2}, -9, 9), integers({6}, 0, 4), integers({6, 2}, -9, 9)},
               index_add(0, 3),
               add_ref(0, 3)});
+    add_case({"index_add_", // whole rows added at once, with alpha, float32 and int32 (wrapping)
+              "rows_alpha_float32",
+              {uniform({50, 77}), integers({120}, 0, 50), uniform({120, 77})},
+              index_add(0, 0.5),
+              add_ref(0, 0.5)});
+    add_case({"index_add_",
+              "rows_int32",
+              {integers({9, 40}, -9, 9, CT_INT32), integers({30}, 0, 9), integers({30, 40}, -9, 9, CT_INT32)},
+              index_add(0, -2),
+              add_ref(0, -2)});
     add_case({"index_add_",
               "large_rows",
               {normal({100, 300}, CT_FLOAT64), integers({700}, 0, 100), normal({700, 300}, CT_FLOAT64)},

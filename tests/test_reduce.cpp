@@ -440,6 +440,28 @@ void register_reduction_cases() {
     add_reduction("any", "nan_is_nonzero", given({2, 3}, {0, NAN, 0, 0, 0, 0}), {1}, false, ct_any, f_any, kExact,
                   CT_BOOL);
     add_reduction("all", "bool_columns", bools({40, 70}), {0}, false, ct_all, f_all, kExact, CT_BOOL);
+    // the typed counting pass over contiguous lines (floats tested by their bits): -0.0 is zero, NaN, inf and a
+    // denormal are not, on lines longer than a vector with a partial one at the end
+    std::vector<double> signs;
+    for (int i = 0; i < 3 * 37; i++) {
+        const double v[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1e-45, -2.5, 0.0, -0.0};
+        signs.push_back(v[(i * 7) % 9]);
+    }
+    for (ct_dtype d : {CT_FLOAT32, CT_FLOAT64}) {
+        add_reduction("count_nonzero", d == CT_FLOAT32 ? "float32_signed_zeros_nan_denormal" : "float64_signed_zeros_nan",
+                      given({3, 37}, signs, d), {1}, false,
+                      [](ct_tensor *t, int n, const int *dd, bool) { return ct_count_nonzero(t, n, dd); }, f_count,
+                      kExact, CT_INT64);
+        add_reduction("all", d == CT_FLOAT32 ? "float32_rows" : "float64_rows", given({3, 37}, signs, d), {1},
+                      false, ct_all, f_all, kExact, CT_BOOL);
+    }
+    add_reduction("any", "bool_long_rows", bools({5, 1000}), {1}, false, ct_any, f_any, kExact, CT_BOOL);
+    add_reduction("count_nonzero", "int32_rows", integers({4, 100}, -2, 2, CT_INT32), {1}, false,
+                  [](ct_tensor *t, int n, const int *d, bool) { return ct_count_nonzero(t, n, d); }, f_count, kExact,
+                  CT_INT64);
+    add_reduction("count_nonzero", "uint8_all", integers({3, 333}, 0, 3, CT_UINT8), {}, false,
+                  [](ct_tensor *t, int n, const int *d, bool) { return ct_count_nonzero(t, n, d); }, f_count, kExact,
+                  CT_INT64);
 }
 
 void register_scan_and_softmax_cases() {

@@ -354,6 +354,14 @@ static inline int64_t floor_div(int64_t a, int64_t b) {
     })
 
 #define DEFINE_SCATTER_TYPE(NAME, T, ADD, MUL, MAX, MIN, LOWEST, HIGHEST, DIV)                                       \
+    /* d[j] += s[j] (* alpha): restrict, since self and src never overlap (the front end's scatter_unaliased) */     \
+    CT__LOOP_CLONES static void row_add_##NAME(T *restrict d, const T *restrict s, int64_t n, bool scale, T alpha) { \
+        if (scale) {                                                                                                 \
+            _Pragma("omp simd") for (int64_t j = 0; j < n; j++) d[j] = ADD(d[j], MUL(s[j], alpha));                  \
+        } else {                                                                                                     \
+            _Pragma("omp simd") for (int64_t j = 0; j < n; j++) d[j] = ADD(d[j], s[j]);                              \
+        }                                                                                                            \
+    }                                                                                                                \
     static T identity_##NAME(ct__scatter_op op) {                                                                    \
         return op == CT__SCATTER_PROD ? (T)1 : op == CT__SCATTER_AMAX ? LOWEST : op == CT__SCATTER_AMIN ? HIGHEST    \
                                                                                                       : (T)0;        \
@@ -374,6 +382,14 @@ static inline int64_t floor_div(int64_t a, int64_t b) {
                 int64_t idx = dest_index(load_index(index + i * xds + j * xs, idx64), bound);                        \
                 *(T *)(self + idx * sds + j * ss) = start;                                                           \
             });                                                                                                      \
+        }                                                                                                            \
+        if (op == CT__SCATTER_SUM && !dim_inner && xs == 0 && ss == (int64_t)sizeof(T) && rs == ss) {               \
+            /* index_add_ along an outer dim: one index per row, whole rows added (vectorised) */                    \
+            for (int64_t i = 0; i < len; i++) {                                                                      \
+                int64_t idx = dest_index(load_index(index + i * xds, idx64), bound);                                 \
+                row_add_##NAME((T *)(self + idx * sds), (const T *)(src + i * rds), ncols, scale, alpha);            \
+            }                                                                                                        \
+            return;                                                                                                  \
         }                                                                                                            \
         switch (op) { /* one loop per reduction: no switch per element */                                            \
         case CT__SCATTER_SUM: SCATTER_PASS(T, MUL, *d = ADD(*d, s)); break;                                          \
