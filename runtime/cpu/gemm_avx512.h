@@ -1,5 +1,5 @@
-/* ctorch's own float32 GEMM for CPUs with AVX-512 (runtime/cpu/gemm_avx512.c), used by runtime/cpu/blas.c in place
- * of OpenBLAS for the shapes where it measures faster (the rule is in blas.c's top comment). */
+/* ctorch's own float32 and float64 GEMM for CPUs with AVX-512 (runtime/cpu/gemm_avx512.c), used by runtime/cpu/blas.c
+ * in place of OpenBLAS for the shapes where it measures faster (the rule is in blas.c's top comment). */
 #ifndef CTORCH_CPU_GEMM_AVX512_H
 #define CTORCH_CPU_GEMM_AVX512_H
 
@@ -19,6 +19,9 @@ bool ct__gemm_avx512_available(void);
  * pool (parallel.h); the result does not depend on the number of threads. Returns CT_OK, or an error when the
  * packing buffers cannot be allocated. */
 ct_status ct__gemm_avx512_f32(const ct__gemm *g);
+
+/* The same for g->dtype == CT_FLOAT64. */
+ct_status ct__gemm_avx512_f64(const ct__gemm *g);
 
 #ifdef __cplusplus
 }
