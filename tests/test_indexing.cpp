@@ -4,6 +4,7 @@
 // examples with their printed results, every error message, determinism, and the CUDA device-error flag.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -573,6 +574,16 @@ void add_take_and_mask_cases() {
               masked_ref});
     add_case(
         {"masked_select", "int64_large", {integers({64, 100}, -1000, 1000), bools({64, 100})}, masked, masked_ref});
+    // contiguous operands: the branch-free compaction in blocks of 64, then one by one near the output's end
+    add_case({"masked_select", "contiguous_float32_long", {uniform({37, 41}), bools({37, 41})}, masked, masked_ref});
+    add_case({"masked_select", "contiguous_uint8_long", {integers({700}, 0, 256, CT_UINT8), bools({700})}, masked,
+              masked_ref});
+    std::vector<double> first_100(700, 0);
+    std::fill(first_100.begin(), first_100.begin() + 100, 1.0);
+    add_case({"masked_select", "contiguous_trues_end_early", {uniform({700}), given({700}, first_100, CT_BOOL)}, masked,
+              masked_ref});
+    add_case({"masked_select", "contiguous_all_true", {normal({3, 100}, CT_FLOAT64), given({3, 100}, std::vector<double>(300, 1), CT_BOOL)},
+              masked, masked_ref});
     add_case({"masked_select",
               "all_false",
               {uniform({3, 3}), given({3, 3}, {0, 0, 0, 0, 0, 0, 0, 0, 0}, CT_BOOL)},

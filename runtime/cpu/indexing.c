@@ -486,11 +486,48 @@ ct_status ct__cpu_masked_count(ct__view mask, ct__view workspace, int64_t *count
     return CT_OK;
 }
 
+/* Whether v is laid out row-major without gaps (size-1 dims aside). */
+static bool row_major(const ct__view *v) {
+    int64_t expect = 1;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        if (v->shape[d] != 1 && v->stride[d] != expect) return false;
+        expect *= v->shape[d];
+    }
+    return true;
+}
+
+/* Contiguous input and mask: each element is stored at the output's next position and the position advances when
+ * its mask byte is set, with no branch to mispredict. A block of BLOCK elements writes at most BLOCK positions past
+ * the current one, so blocks run that way while the output has that much room left, and the rest one by one. */
+#define COMPACT_BLOCK 64
+#define DEFINE_COMPACT(T)                                                                                             \
+    static void compact_##T(T *restrict o, int64_t capacity, const T *restrict in, const uint8_t *restrict m,      \
+                            int64_t n) {                                                                             \
+        int64_t w = 0, i = 0;                                                                                        \
+        for (; i + COMPACT_BLOCK <= n && capacity - w >= COMPACT_BLOCK; i += COMPACT_BLOCK)                          \
+            for (int64_t k = i; k < i + COMPACT_BLOCK; k++) {                                                        \
+                o[w] = in[k];                                                                                        \
+                w += m[k] != 0;                                                                                      \
+            }                                                                                                        \
+        for (; i < n; i++)                                                                                           \
+            if (m[i]) o[w++] = in[i];                                                                                \
+    }
+DEFINE_COMPACT(uint8_t)
+DEFINE_COMPACT(uint32_t)
+DEFINE_COMPACT(uint64_t)
+
 /* Row-major and serial: the output position of an element is the number of true mask elements before it. */
 ct_status ct__cpu_masked_select(ct__view out, ct__view input, ct__view mask, ct__view workspace) {
     int64_t n = 1, coord[CT_MAX_DIMS] = {0}, in_off = 0, mask_off = 0, written = 0;
     for (int d = 0; d < input.ndim; d++) n *= input.shape[d];
     size_t es = ct_dtype_size(input.dtype);
+    if (row_major(&input) && row_major(&mask) && (es == 1 || es == 4 || es == 8)) {
+        int64_t capacity = out.ndim ? out.shape[0] : 1;
+        if (es == 1) compact_uint8_t(out.data, capacity, input.data, mask.data, n);
+        else if (es == 4) compact_uint32_t(out.data, capacity, input.data, mask.data, n);
+        else compact_uint64_t(out.data, capacity, input.data, mask.data, n);
+        return CT_OK;
+    }
     const char *in = input.data;
     const uint8_t *m = mask.data;
     char *o = out.data;
