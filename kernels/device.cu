@@ -132,5 +132,7 @@ static ct_status report_error_flag(int dev) {
     if (flag[0] == CT__DEVICE_ERROR_INDEX)
         return ct__error(CT_ERR_INDEX, __func__, "index %lld is out of bounds for dimension %lld with size %lld",
                          flag[1], flag[2], flag[3]);
+    if (flag[0] == CT__DEVICE_ERROR_ZERO_DIVISION)
+        return ct__error(CT_ERR_INVALID_ARGUMENT, __func__, "ZeroDivisionError");
     return ct__error(CT_ERR_CUDA, __func__, "a kernel raised device error code %lld", flag[0]);
 }

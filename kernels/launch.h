@@ -65,6 +65,7 @@ void ct__cuda_event_destroy(void *event);
  * raised one. A kernel that finds bad data writes it with atomicCAS on word 0 (first error wins) and skips the
  * bad element; it never traps. */
 #define CT__DEVICE_ERROR_INDEX 1 /* value = the index, dim, size: "index v is out of bounds for dimension d ..." */
+#define CT__DEVICE_ERROR_ZERO_DIVISION 2 /* an integer division op met a zero divisor: "ZeroDivisionError" */
 ct_status ct__cuda_error_flag(int dev, long long **out);
 /* Waits for the device and reports a device-side error flag raised by a kernel since the last check. */
 ct_status ct__cuda_synchronize(int dev);
