@@ -181,9 +181,61 @@ __device__ __forceinline__ int64_t int_pow(int64_t base, int64_t exponent) {
     return (int64_t)result;
 }
 
+// The division family (as on the CPU, runtime/cpu/elementwise.c): floating floor division is PyTorch's
+// (c10's div_floor_floating), remainder moves fmod to the divisor's sign; integers truncate, correct the floor and
+// remainder forms where the signs differ, and wrap MIN / -1 to MIN. y != 0 for integers (Arith checks).
+template <typename T> __device__ __forceinline__ T div_floor(T x, T y) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (y == 0) return x / y;
+        T mod = fmod(x, y), div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) div -= 1;
+        if (div == 0) return copysign(T(0), x / y);
+        T floored = floor(div);
+        return div - floored > T(0.5) ? floored + 1 : floored;
+    } else if constexpr (std::is_signed_v<T>) {
+        using U = typename Wide<T>::type;
+        if (y == -1) return (T)(U(0) - (U)x);
+        T q = (T)(x / y), r = (T)(x % y);
+        return r != 0 && (r < 0) != (y < 0) ? (T)(q - 1) : q;
+    } else {
+        return (T)(x / y);
+    }
+}
+
+template <typename T> __device__ __forceinline__ T div_trunc(T x, T y) {
+    using U = typename Wide<T>::type;
+    if constexpr (std::is_floating_point_v<T>) return trunc(x / y);
+    else if constexpr (std::is_signed_v<T>) return y == -1 ? (T)(U(0) - (U)x) : (T)(x / y);
+    else return (T)(x / y);
+}
+
+template <typename T> __device__ __forceinline__ T python_remainder(T x, T y) {
+    if constexpr (std::is_floating_point_v<T>) {
+        T mod = fmod(x, y);
+        return mod != 0 && (y < 0) != (mod < 0) ? mod + y : mod;
+    } else if constexpr (std::is_signed_v<T>) {
+        if (y == -1) return 0;
+        T r = (T)(x % y);
+        return r != 0 && (r < 0) != (y < 0) ? (T)(r + y) : r;
+    } else {
+        return (T)(x % y);
+    }
+}
+
+template <typename T> __device__ __forceinline__ T fmod_of(T x, T y) {
+    if constexpr (std::is_floating_point_v<T>) return fmod(x, y);
+    else if constexpr (std::is_signed_v<T>) return y == -1 ? T(0) : (T)(x % y);
+    else return (T)(x % y);
+}
+
+__device__ void raise_zero_division(long long *flag) {
+    atomicCAS((unsigned long long *)flag, 0ull, (unsigned long long)CT__DEVICE_ERROR_ZERO_DIVISION);
+}
+
 template <typename T> struct Arith {
     ct__ew_op op;
     T alpha;
+    long long *flag; // the device error flag, for integer division by zero
     __device__ __forceinline__ T operator()(T x, T y) const {
         using U = typename Wide<T>::type;
         if constexpr (std::is_same_v<T, bool>) {
@@ -196,6 +248,16 @@ template <typename T> struct Arith {
             case CT__EW_DIV:
                 if constexpr (std::is_floating_point_v<T>) return x / y;
                 else return 0; // never asked: integer division is promoted to float32 first
+            case CT__EW_DIV_TRUNC: case CT__EW_DIV_FLOOR: case CT__EW_REMAINDER: case CT__EW_FMOD:
+                if constexpr (!std::is_floating_point_v<T>) {
+                    if (y == 0) { // never trap: 0, as PyTorch's CUDA floor division, and the error flag
+                        raise_zero_division(flag);
+                        return 0;
+                    }
+                }
+                return op == CT__EW_DIV_TRUNC ? div_trunc(x, y)
+                       : op == CT__EW_DIV_FLOOR ? div_floor(x, y)
+                       : op == CT__EW_REMAINDER ? python_remainder(x, y) : fmod_of(x, y);
             default:
                 if constexpr (std::is_floating_point_v<T>) return fpow(x, y);
                 else return (T)int_pow((int64_t)x, (int64_t)y);
@@ -314,13 +376,18 @@ ct_status binary_launch(const F &f, const ct__view &out, const ct__view &a, cons
 }
 
 template <typename T>
-ct_status binary_typed(ct__ew_op op, const ct__view &out, const ct__view &a, const ct__view &b,
+ct_status binary_typed(int dev, ct__ew_op op, const ct__view &out, const ct__view &a, const ct__view &b,
                        const ct__ew_args &args) {
     if (op >= CT__EW_EQ && op <= CT__EW_GE) return binary_launch<bool, T>(Compare<T>{op}, out, a, b, args);
     bool allowed = std::is_same_v<T, bool> ? op == CT__EW_ADD || op == CT__EW_MUL
                                            : op != CT__EW_DIV || std::is_floating_point_v<T>;
-    if (op > CT__EW_POW || !allowed) return no_kernel("ct__cuda_ew_binary", op, out.dtype);
-    return binary_launch<T, T>(Arith<T>{op, value_of<T>(args.alpha)}, out, a, b, args);
+    if (op > CT__EW_FMOD || !allowed) return no_kernel("ct__cuda_ew_binary", op, out.dtype);
+    long long *flag = nullptr;
+    if (std::is_integral_v<T> && op >= CT__EW_DIV_TRUNC && op <= CT__EW_FMOD) {
+        ct_status st = ct__cuda_error_flag(dev, &flag);
+        if (st != CT_OK) return st;
+    }
+    return binary_launch<T, T>(Arith<T>{op, value_of<T>(args.alpha), flag}, out, a, b, args);
 }
 
 template <typename T, ct__ew_op Op> ct_status unary_as(const ct__view &out, const ct__view &in, const ct__ew_args &args) {
@@ -382,7 +449,7 @@ template <typename Fn> ct_status by_size(ct_dtype dtype, const Fn &fn, const cha
 
 extern "C" ct_status ct__cuda_ew_binary(int dev, ct__ew_op op, ct__view out, ct__view a, ct__view b, ct__ew_args args) {
     CT_CUDA_CHECK(cudaSetDevice(dev));
-    return by_dtype(a.dtype, [&](auto zero) { return binary_typed<decltype(zero)>(op, out, a, b, args); }, __func__);
+    return by_dtype(a.dtype, [&](auto zero) { return binary_typed<decltype(zero)>(dev, op, out, a, b, args); }, __func__);
 }
 
 extern "C" ct_status ct__cuda_ew_unary(int dev, ct__ew_op op, ct__view out, ct__view in, ct__ew_args args) {

@@ -23,6 +23,10 @@ typedef enum ct__ew_op {
     CT__EW_MUL, /* bool: a & b */
     CT__EW_DIV, /* floating only */
     CT__EW_POW,
+    CT__EW_DIV_TRUNC, /* the division family of rounding ops, not bool: integer divisors must not be 0 */
+    CT__EW_DIV_FLOOR,
+    CT__EW_REMAINDER, /* Python's %: the sign of the divisor */
+    CT__EW_FMOD,      /* C's fmod / %: the sign of the dividend */
     CT__EW_EQ, /* comparisons write bool */
     CT__EW_NE,
     CT__EW_LT,
@@ -63,10 +67,17 @@ typedef struct ct__ew_args {
     bool has_lo, has_hi;
     ct__ew_value scalar; /* binary ops whose b view has data == NULL: b is this value everywhere */
     ct__ew_value fill;   /* masked_fill's value, in the output's dtype */
+    int *zero_division;  /* the CPU launcher's own: set when an integer division op met a zero divisor */
 } ct__ew_args;
 
 /* Ops out = a op b, with op in CT__EW_ADD .. CT__EW_GE. b.data == NULL means b is args.scalar. out may be a (in
- * place, same geometry). */
+ * place, same geometry).
+ *
+ * Integer division by zero (CT__EW_DIV_TRUNC .. CT__EW_FMOD on integers; a scalar divisor of 0 the front end refuses
+ * first) never traps. The CPU launcher writes 0 there, finishes the loop and returns CT_ERR_INVALID_ARGUMENT
+ * "ZeroDivisionError" (PyTorch's words; the other elements are written, as PyTorch's loop leaves them). The CUDA
+ * launcher writes 0 there (what PyTorch's CUDA floor division gives) and raises the device error flag
+ * (CT__DEVICE_ERROR_ZERO_DIVISION), which the next synchronising call reports with the same words. */
 ct_status ct__cpu_ew_binary(ct__ew_op op, ct__view out, ct__view a, ct__view b, ct__ew_args args);
 /* Ops out = f(in), with op in CT__EW_NEG .. CT__EW_SILU. out may be in (same geometry). */
 ct_status ct__cpu_ew_unary(ct__ew_op op, ct__view out, ct__view in, ct__ew_args args);

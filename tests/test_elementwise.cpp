@@ -9,6 +9,7 @@
 //
 // Plain TESTs cover the errors (status and PyTorch's words), the result dtypes of promotion, integer wrap-around,
 // and small examples whose results are worked out by hand.
+#include "fixtures/division_reference.h"
 #include "harness.h"
 #include "test_helpers.h"
 
@@ -450,6 +451,142 @@ void register_selection() {
               in_place([](const Inputs &in) { return ct_masked_fill_(in[0], in[1], 0.5); }), fill_ref(0.5)});
 }
 
+// The division family's float64 references: exact for the small integers and well-separated quotients drawn here;
+// the tricky points are checked against PyTorch's own values (fixtures/division_reference.h) below.
+double floor_div(double x, double y) { return std::floor(x / y); }
+double trunc_div(double x, double y) { return std::trunc(x / y); }
+double python_mod(double x, double y) {
+    double m = std::fmod(x, y);
+    return m != 0 && (y < 0) != (m < 0) ? m + y : m;
+}
+double c_fmod(double x, double y) { return std::fmod(x, y); }
+
+Run div_mode(ct_rounding_mode mode) {
+    return [mode](const Inputs &in) { return ct_div_mode(in[0], in[1], mode); };
+}
+Run div_mode_scalar(ct_rounding_mode mode, double s) {
+    return [mode, s](const Inputs &in) { return ct_div_mode_scalar(in[0], s, mode); };
+}
+RefFn with_scalar_ref(Fn2 f, double s) {
+    return ref1([f, s](double x) { return f(x, s); });
+}
+
+void register_division() {
+    // divisors of both signs, never 0, broadcast along the rows of an integer numerator
+    auto mixed = [](ct_dtype d) { return given({8}, {3, -3, 7, -7, 1, -1, 2, -5}, d); };
+    add_case({"div", "trunc_f32", {uniform({5, 7}, CT_FLOAT32, -5, 5), uniform({5, 7}, CT_FLOAT32, 0.5, 2)},
+              div_mode(CT_ROUND_TRUNC), ref2(trunc_div)});
+    add_case({"div", "floor_f64_negative_divisors", {normal({3, 4}, CT_FLOAT64), uniform({4}, CT_FLOAT64, -2, -0.25)},
+              div_mode(CT_ROUND_FLOOR), ref2(floor_div)});
+    add_case({"div", "floor_transposed", {transposed(uniform({6, 5}, CT_FLOAT32, -5, 5)), uniform({6, 5}, CT_FLOAT32, 0.5, 2)},
+              div_mode(CT_ROUND_FLOOR), ref2(floor_div)});
+    add_case({"div", "none_is_true_division", {integers({12}, -50, 50), integers({12}, 1, 9)}, div_mode(CT_ROUND_NONE),
+              ref2([](double x, double y) { return x / y; }), 1e-10, true, CT_FLOAT32});
+    add_case(with_dtype({"div", "trunc_int64_mixed_signs", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                         div_mode(CT_ROUND_TRUNC), ref2(trunc_div)}, CT_INT64));
+    add_case(with_dtype({"div", "floor_int64_mixed_signs", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                         div_mode(CT_ROUND_FLOOR), ref2(floor_div)}, CT_INT64));
+    add_case(with_dtype({"div", "floor_int32_transposed", {transposed(integers({8, 5}, -50, 50, CT_INT32)),
+                                                           integers({8, 5}, 1, 9, CT_INT32)},
+                         div_mode(CT_ROUND_FLOOR), ref2(floor_div)}, CT_INT32));
+    add_case(with_dtype({"div", "floor_int32_by_negative_scalar", {integers({12}, -50, 50, CT_INT32)},
+                         div_mode_scalar(CT_ROUND_FLOOR, -3), with_scalar_ref(floor_div, -3)}, CT_INT32));
+    add_case(with_dtype({"div", "trunc_int64_by_scalar", {integers({12}, -50, 50)}, div_mode_scalar(CT_ROUND_TRUNC, 4),
+                         with_scalar_ref(trunc_div, 4)}, CT_INT64));
+    add_case(with_dtype({"div", "trunc_uint8", {integers({12}, 0, 256, CT_UINT8), integers({12}, 1, 20, CT_UINT8)},
+                         div_mode(CT_ROUND_TRUNC), ref2(trunc_div)}, CT_UINT8));
+    add_case(with_dtype({"div", "floor_int_by_float_scalar_is_f32", {integers({12}, -50, 50)},
+                         div_mode_scalar(CT_ROUND_FLOOR, 2.5), with_scalar_ref(floor_div, 2.5)}, CT_FLOAT32));
+    add_case(with_dtype({"div", "floor_int64_by_f32_is_f32", {integers({12}, -50, 50), uniform({12}, CT_FLOAT32, 0.5, 2)},
+                         div_mode(CT_ROUND_FLOOR), ref2(floor_div)}, CT_FLOAT32));
+    add_case(with_dtype({"div", "floor_bool_by_int_scalar_is_int64", {bools({6})}, div_mode_scalar(CT_ROUND_FLOOR, 2),
+                         with_scalar_ref(floor_div, 2)}, CT_INT64));
+    add_case({"div", "floor_scalar_transposed_f64", {transposed(normal({4, 3}, CT_FLOAT64))},
+              div_mode_scalar(CT_ROUND_FLOOR, -0.375), with_scalar_ref(floor_div, -0.375)});
+    add_case({"div", "floor_zero_size", {uniform({0, 3}), uniform({3}, CT_FLOAT32, 0.5, 2)}, div_mode(CT_ROUND_FLOOR),
+              ref2(floor_div)});
+    add_case({"div", "trunc_0d", {uniform({}, CT_FLOAT64, -5, 5), uniform({}, CT_FLOAT64, 0.5, 2)},
+              div_mode(CT_ROUND_TRUNC), ref2(trunc_div)});
+    add_case({"div", "floor_large_threaded", {uniform({300, 257}, CT_FLOAT32, -100, 100), uniform({257}, CT_FLOAT32, 0.5, 2)},
+              div_mode(CT_ROUND_FLOOR), ref2(floor_div)});
+    add_case(with_dtype({"div", "floor_int64_large_threaded", {integers({300, 257}, -1000, 1000), integers({257}, 1, 50)},
+                         div_mode(CT_ROUND_FLOOR), ref2(floor_div)}, CT_INT64));
+    add_case(with_dtype({"div_", "floor_int64", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                         in_place([](const Inputs &in) { return ct_div_mode_(in[0], in[1], CT_ROUND_FLOOR); }),
+                         ref2(floor_div)}, CT_INT64));
+    // int32 self, int64 other: computed in int64, cast into self
+    add_case(with_dtype({"div_", "trunc_int32_self_int64_other", {integers({5, 8}, -50, 50, CT_INT32), mixed(CT_INT64)},
+                         in_place([](const Inputs &in) { return ct_div_mode_(in[0], in[1], CT_ROUND_TRUNC); }),
+                         ref2(trunc_div)}, CT_INT32));
+    add_case({"div_", "floor_scalar_f32", {uniform({3, 5}, CT_FLOAT32, -5, 5)},
+              in_place([](const Inputs &in) { return ct_div_mode_scalar_(in[0], 0.75, CT_ROUND_FLOOR); }),
+              with_scalar_ref(floor_div, 0.75)});
+
+    add_case({"floor_divide", "f32_negative_divisors", {uniform({4, 6}, CT_FLOAT32, -5, 5), uniform({6}, CT_FLOAT32, -2, -0.5)},
+              binary(ct_floor_divide), ref2(floor_div)});
+    add_case(with_dtype({"floor_divide", "int64_mixed_signs", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                         binary(ct_floor_divide), ref2(floor_div)}, CT_INT64));
+    add_case(with_dtype({"floor_divide", "int32_scalar_transposed", {transposed(integers({4, 3}, -50, 50, CT_INT32))},
+                         with_scalar(ct_floor_divide_scalar, -7), with_scalar_ref(floor_div, -7)}, CT_INT32));
+    add_case({"floor_divide", "zero_size", {uniform({2, 0})}, with_scalar(ct_floor_divide_scalar, 3),
+              with_scalar_ref(floor_div, 3)});
+    add_case(with_dtype({"floor_divide_", "int64", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                         in_place([](const Inputs &in) { return ct_floor_divide_(in[0], in[1]); }), ref2(floor_div)},
+                        CT_INT64));
+    add_case({"floor_divide_", "scalar_f64", {normal({7}, CT_FLOAT64)},
+              in_place([](const Inputs &in) { return ct_floor_divide_scalar_(in[0], 0.25); }), with_scalar_ref(floor_div, 0.25)});
+
+    struct ModOp {
+        const char *name;
+        ct_tensor *(*f)(const ct_tensor *, const ct_tensor *);
+        ct_tensor *(*fs)(const ct_tensor *, double);
+        ct_status (*f_)(ct_tensor *, const ct_tensor *);
+        ct_status (*fs_)(ct_tensor *, double);
+        Fn2 ref;
+    };
+    const ModOp mods[] = {
+        {"remainder", ct_remainder, ct_remainder_scalar, ct_remainder_, ct_remainder_scalar_, python_mod},
+        {"fmod", ct_fmod, ct_fmod_scalar, ct_fmod_, ct_fmod_scalar_, c_fmod},
+    };
+    for (const ModOp &m : mods) {
+        std::string name_ = std::string(m.name) + "_";
+        Fn2 ref = m.ref;
+        auto f_ = m.f_;
+        auto fs_ = m.fs_;
+        add_case({m.name, "f32", {uniform({5, 7}, CT_FLOAT32, -5, 5), uniform({5, 7}, CT_FLOAT32, 0.5, 2)}, binary(m.f),
+                  ref2(ref)});
+        add_case({m.name, "f64_broadcast_negative_divisors", {normal({3, 4}, CT_FLOAT64), uniform({4}, CT_FLOAT64, -2, -0.25)},
+                  binary(m.f), ref2(ref)});
+        add_case({m.name, "transposed", {transposed(uniform({6, 5}, CT_FLOAT32, -5, 5)), uniform({5}, CT_FLOAT32, -2, -0.5)},
+                  binary(m.f), ref2(ref)});
+        add_case(with_dtype({m.name, "int64_mixed_signs", {integers({5, 8}, -50, 50), mixed(CT_INT64)}, binary(m.f),
+                             ref2(ref)}, CT_INT64));
+        add_case(with_dtype({m.name, "int32_negative_scalar", {integers({12}, -50, 50, CT_INT32)}, with_scalar(m.fs, -7),
+                             with_scalar_ref(ref, -7)}, CT_INT32));
+        add_case(with_dtype({m.name, "uint8", {integers({12}, 0, 256, CT_UINT8), integers({12}, 1, 30, CT_UINT8)},
+                             binary(m.f), ref2(ref)}, CT_UINT8));
+        add_case(with_dtype({m.name, "int_by_float_scalar_is_f32", {integers({12}, -50, 50)}, with_scalar(m.fs, 2.5),
+                             with_scalar_ref(ref, 2.5)}, CT_FLOAT32));
+        add_case(with_dtype({m.name, "bool_by_int_scalar_is_int64", {bools({6})}, with_scalar(m.fs, 2),
+                             with_scalar_ref(ref, 2)}, CT_INT64));
+        add_case({m.name, "scalar_transposed", {transposed(normal({4, 3}, CT_FLOAT64))}, with_scalar(m.fs, -0.375),
+                  with_scalar_ref(ref, -0.375)});
+        add_case({m.name, "zero_size", {uniform({0, 3}), uniform({3}, CT_FLOAT32, 0.5, 2)}, binary(m.f), ref2(ref)});
+        add_case({m.name, "scalar_0d", {uniform({}, CT_FLOAT64, -5, 5), uniform({}, CT_FLOAT64, 0.5, 2)}, binary(m.f),
+                  ref2(ref)});
+        add_case({m.name, "large_threaded", {uniform({300, 257}, CT_FLOAT32, -100, 100), uniform({257}, CT_FLOAT32, -3, -0.5)},
+                  binary(m.f), ref2(ref)});
+        add_case(with_dtype({m.name, "int64_large_threaded", {integers({300, 257}, -1000, 1000), integers({257}, 1, 50)},
+                             binary(m.f), ref2(ref)}, CT_INT64));
+        add_case(with_dtype({name_, "int64", {integers({5, 8}, -50, 50), mixed(CT_INT64)},
+                             in_place([f_](const Inputs &in) { return f_(in[0], in[1]); }), ref2(ref)}, CT_INT64));
+        add_case({name_, "transposed_f32", {transposed(uniform({4, 6}, CT_FLOAT32, -5, 5)), uniform({6}, CT_FLOAT32, 0.5, 2)},
+                  in_place([f_](const Inputs &in) { return f_(in[0], in[1]); }), ref2(ref)});
+        add_case({name_, "scalar_f64", {normal({7}, CT_FLOAT64)}, in_place([fs_](const Inputs &in) { return fs_(in[0], -0.75); }),
+                  with_scalar_ref(ref, -0.75)});
+    }
+}
+
 const int cases_registered = [] {
     register_arithmetic();
     register_arithmetic_in_place();
@@ -458,6 +595,7 @@ const int cases_registered = [] {
     register_gelu_clamp();
     register_comparisons();
     register_selection();
+    register_division();
     return 0;
 }();
 
@@ -866,6 +1004,252 @@ TEST(ElementwiseValues, ComparisonsWithNaN) {
     EXPECT_EQ(values_of(ne), (std::vector<double>{1, 0}));
     EXPECT_EQ(values_of(le), (std::vector<double>{0, 1}));
     for (ct_tensor *t : {x, eq, ne, le}) ct_release(t);
+}
+
+// ---- the division family against PyTorch (fixtures/division_reference.h) ------------------------------------------
+
+// The table columns after a and b: floor, trunc, remainder, fmod.
+enum DivisionOp { kFloor, kTrunc, kRemainder, kFmod };
+const char *const kDivisionOpNames[] = {"floor", "trunc", "remainder", "fmod"};
+
+ct_tensor *divide(int op, const ct_tensor *a, const ct_tensor *b) {
+    switch (op) {
+    case kFloor: return ct_div_mode(a, b, CT_ROUND_FLOOR);
+    case kTrunc: return ct_div_mode(a, b, CT_ROUND_TRUNC);
+    case kRemainder: return ct_remainder(a, b);
+    default: return ct_fmod(a, b);
+    }
+}
+
+ct_tensor *divide_scalar(int op, const ct_tensor *a, double s) {
+    switch (op) {
+    case kFloor: return ct_div_mode_scalar(a, s, CT_ROUND_FLOOR);
+    case kTrunc: return ct_div_mode_scalar(a, s, CT_ROUND_TRUNC);
+    case kRemainder: return ct_remainder_scalar(a, s);
+    default: return ct_fmod_scalar(a, s);
+    }
+}
+
+// Equal as PyTorch prints them: NaN matches NaN, and zeros must have the same sign.
+bool same_float(double got, double want) {
+    return std::isnan(want) ? std::isnan(got) : got == want && std::signbit(got) == std::signbit(want);
+}
+
+ct_tensor *column(const double (*table)[6], size_t rows, int col, ct_dtype dtype, ct_device device) {
+    std::vector<double> v(rows);
+    for (size_t i = 0; i < rows; i++) v[i] = table[i][col];
+    ct_tensor *d = ct_tensor_from_data(v.data(), 1, SHAPE((int64_t)rows), CT_FLOAT64, device);
+    ct_tensor *t = ct_to_dtype(d, dtype);
+    ct_release(d);
+    return t;
+}
+
+// Every op of the table on tensors of dtype on device, element for element, and the scalar forms on the CPU.
+void check_float_table(const double (*table)[6], size_t rows, ct_dtype dtype, ct_device device) {
+    ct_tensor *a = column(table, rows, 0, dtype, device), *b = column(table, rows, 1, dtype, device);
+    for (int op = kFloor; op <= kFmod; op++) {
+        ct_tensor *r = divide(op, a, b);
+        ASSERT_NE(r, nullptr) << ct_last_error();
+        EXPECT_EQ(ct_tensor_dtype(r), dtype);
+        std::vector<double> got = values_of(r);
+        for (size_t i = 0; i < rows; i++)
+            EXPECT_TRUE(same_float(got[i], table[i][2 + op]))
+                << kDivisionOpNames[op] << "(" << table[i][0] << ", " << table[i][1] << ") = " << got[i]
+                << ", PyTorch gives " << table[i][2 + op];
+        ct_release(r);
+        if (device.type != CT_CPU) continue;
+        for (size_t i = 0; i < rows; i++) { // the broadcast-scalar loops
+            ct_tensor *rs = divide_scalar(op, a, table[i][1]);
+            ASSERT_NE(rs, nullptr) << ct_last_error();
+            EXPECT_TRUE(same_float(values_of(rs)[i], table[i][2 + op]))
+                << kDivisionOpNames[op] << "_scalar(" << table[i][0] << ", " << table[i][1] << ")";
+            ct_release(rs);
+        }
+    }
+    ct_release(a), ct_release(b);
+}
+
+template <typename T, size_t C>
+void check_int_table(const T (*table)[C], size_t rows, ct_dtype dtype, ct_device device, std::vector<int> ops) {
+    std::vector<T> av(rows), bv(rows);
+    for (size_t i = 0; i < rows; i++) av[i] = table[i][0], bv[i] = table[i][1];
+    ct_tensor *a = ct_tensor_from_data(av.data(), 1, SHAPE((int64_t)rows), dtype, device);
+    ct_tensor *b = ct_tensor_from_data(bv.data(), 1, SHAPE((int64_t)rows), dtype, device);
+    for (size_t k = 0; k < ops.size(); k++) {
+        ct_tensor *r = divide(ops[k], a, b);
+        ASSERT_NE(r, nullptr) << ct_last_error();
+        ASSERT_EQ(ct_tensor_dtype(r), dtype);
+        std::vector<T> got(rows);
+        ASSERT_EQ(ct_copy_to_buffer(r, got.data(), rows * sizeof(T)), CT_OK) << ct_last_error();
+        for (size_t i = 0; i < rows; i++)
+            EXPECT_EQ(got[i], table[i][2 + k]) << kDivisionOpNames[ops[k]] << "(" << table[i][0] << ", " << table[i][1] << ")";
+        ct_release(r);
+    }
+    ct_release(a), ct_release(b);
+}
+
+void check_against_pytorch(ct_device device) {
+    check_float_table(divref_f64, std::size(divref_f64), CT_FLOAT64, device);
+    check_float_table(divref_f32, std::size(divref_f32), CT_FLOAT32, device);
+    std::vector<int> all = {kFloor, kTrunc, kRemainder, kFmod}, no_trunc = {kFloor, kRemainder, kFmod};
+    check_int_table(divref_i64, std::size(divref_i64), CT_INT64, device, all);
+    check_int_table(divref_i32, std::size(divref_i32), CT_INT32, device, all);
+    check_int_table(divref_i64_min_by_minus_one, 1, CT_INT64, device, no_trunc);
+    check_int_table(divref_i32_min_by_minus_one, 1, CT_INT32, device, no_trunc);
+}
+
+// 1 // 0.1 = 9 and 1 % 0.1 = 0.0999..., signed zeros, inf, nan, huge ratios, INT64_MIN // -1: PyTorch's values.
+TEST(DivisionValues, MatchPyTorchAtTheTrickyPoints) { check_against_pytorch(CT_DEVICE_CPU); }
+
+TEST(DivisionValues, CudaMatchesPyTorchAtTheTrickyPoints) {
+    std::string why = cth::gpu_skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    check_against_pytorch(CT_DEVICE_CUDA(0));
+}
+
+// PyTorch's CPU kernel traps (SIGFPE) on MIN / -1 with rounding_mode='trunc'; ctorch wraps to MIN, as floor does.
+TEST(DivisionValues, TruncatingMinByMinusOneWraps) {
+    int64_t a64[] = {INT64_MIN, INT64_MAX}, b64[] = {-1, -1};
+    int32_t a32[] = {INT32_MIN}, b32[] = {-1};
+    ct_tensor *a = ct_tensor_from_data(a64, 1, SHAPE(2), CT_INT64, CT_DEVICE_CPU);
+    ct_tensor *b = ct_tensor_from_data(b64, 1, SHAPE(2), CT_INT64, CT_DEVICE_CPU);
+    ct_tensor *c = ct_tensor_from_data(a32, 1, SHAPE(1), CT_INT32, CT_DEVICE_CPU);
+    ct_tensor *d = ct_tensor_from_data(b32, 1, SHAPE(1), CT_INT32, CT_DEVICE_CPU);
+    ct_tensor *q = ct_div_mode(a, b, CT_ROUND_TRUNC), *q32 = ct_div_mode(c, d, CT_ROUND_TRUNC);
+    ASSERT_NE(q, nullptr);
+    ASSERT_NE(q32, nullptr);
+    int64_t got[2];
+    int32_t got32;
+    ASSERT_EQ(ct_copy_to_buffer(q, got, sizeof got), CT_OK);
+    ASSERT_EQ(ct_copy_to_buffer(q32, &got32, sizeof got32), CT_OK);
+    EXPECT_EQ(got[0], INT64_MIN);
+    EXPECT_EQ(got[1], -INT64_MAX);
+    EXPECT_EQ(got32, INT32_MIN);
+    for (ct_tensor *t : {a, b, c, d, q, q32}) ct_release(t);
+}
+
+TEST(DivisionValues, PyTorchDocsExamples) {
+    // values checked with torch 2.x: torch.div(a, b, rounding_mode='trunc'), a // b, a % b, torch.fmod(a, b)
+    ct_tensor *a = from({4, -3, 5, -7}, {4}, CT_INT64), *b = from({3, 3, -2, -2}, {4}, CT_INT64);
+    ct_tensor *t = ct_div_mode(a, b, CT_ROUND_TRUNC), *f = ct_floor_divide(a, b);
+    ct_tensor *r = ct_remainder(a, b), *m = ct_fmod(a, b);
+    EXPECT_EQ(values_of(t), (std::vector<double>{1, -1, -2, 3}));
+    EXPECT_EQ(values_of(f), (std::vector<double>{1, -1, -3, 3}));
+    EXPECT_EQ(values_of(r), (std::vector<double>{1, 0, -1, -1}));
+    EXPECT_EQ(values_of(m), (std::vector<double>{1, 0, 1, -1}));
+    // the docs' torch.remainder(torch.tensor([-3., -2, -1, 1, 2, 3]), 2) and torch.fmod(..., 2), and by -1.5
+    ct_tensor *x = from({-3, -2, -1, 1, 2, 3}, {6}, CT_FLOAT32);
+    ct_tensor *rx = ct_remainder_scalar(x, 2), *fx = ct_fmod_scalar(x, 2), *rn = ct_remainder_scalar(x, -1.5);
+    EXPECT_EQ(values_of(rx), (std::vector<double>{1, 0, 1, 1, 0, 1}));
+    EXPECT_EQ(values_of(fx), (std::vector<double>{-1, -0.0, -1, 1, 0, 1}));
+    EXPECT_EQ(values_of(rn), (std::vector<double>{-0.0, -0.5, -1, -0.5, -1, 0}));
+    for (ct_tensor *v : {a, b, t, f, r, m, x, rx, fx, rn}) ct_release(v);
+}
+
+TEST_F(ElementwiseErrors, IntegerDivisionByZero) {
+    ct_tensor *a = from({5, -3, 7}, {3}, CT_INT64), *z = from({1, 0, 2}, {3}, CT_INT64);
+    EXPECT_EQ(ct_div_mode(a, z, CT_ROUND_TRUNC), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_div_mode: ZeroDivisionError");
+    EXPECT_EQ(ct_div_mode(a, z, CT_ROUND_FLOOR), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+    EXPECT_EQ(ct_floor_divide(a, z), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_floor_divide: ZeroDivisionError");
+    EXPECT_EQ(ct_remainder(a, z), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_remainder: ZeroDivisionError");
+    EXPECT_EQ(ct_fmod(a, z), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_fmod: ZeroDivisionError");
+    // scalar divisors: refused before anything is written
+    EXPECT_EQ(ct_div_mode_scalar(a, 0, CT_ROUND_FLOOR), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_div_mode_scalar: ZeroDivisionError");
+    EXPECT_EQ(ct_remainder_scalar(a, 0), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+    EXPECT_EQ(ct_fmod_scalar_(a, 0), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_fmod_scalar_: ZeroDivisionError");
+    EXPECT_EQ(values_of(a), (std::vector<double>{5, -3, 7}));
+    EXPECT_EQ(ct_floor_divide_(a, z), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_floor_divide_: ZeroDivisionError");
+    // int32, and uint8 with a scalar that wraps to 0 (256), as PyTorch's
+    ct_tensor *i32 = from({4, 5}, {2}, CT_INT32), *z32 = from({0, 0}, {2}, CT_INT32), *u8 = from({200}, {1}, CT_UINT8);
+    EXPECT_EQ(ct_remainder(i32, z32), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+    EXPECT_EQ(ct_floor_divide_scalar(u8, 256), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+    // nothing to divide, no error (as PyTorch); floating division by zero is IEEE's, no error either
+    ct_tensor *e = ct_zeros(1, SHAPE(0), CT_INT64, CT_DEVICE_CPU), *ee = ct_remainder_scalar(e, 0);
+    EXPECT_NE(ee, nullptr) << ct_last_error();
+    ct_tensor *fz = from({1, -1, 0}, {3}, CT_FLOAT32), *fq = ct_div_mode_scalar(fz, 0, CT_ROUND_FLOOR);
+    ASSERT_NE(fq, nullptr) << ct_last_error();
+    std::vector<double> q = values_of(fq);
+    EXPECT_EQ(q[0], INFINITY);
+    EXPECT_EQ(q[1], -INFINITY);
+    EXPECT_TRUE(std::isnan(q[2]));
+    for (ct_tensor *t : {a, z, i32, z32, u8, e, ee, fz, fq}) ct_release(t);
+}
+
+TEST_F(ElementwiseErrors, DivisionRefusals) {
+    ct_tensor *i = from({5, 6}, {2}, CT_INT64), *j = from({2, 2}, {2}, CT_INT64);
+    // in place: true division of integers, or a float operand, cannot go back into an integer self
+    EXPECT_EQ(ct_div_mode_(i, j, CT_ROUND_NONE), CT_ERR_DTYPE);
+    EXPECT_ERROR(CT_ERR_DTYPE, "ct_div_mode_: result type Float can't be cast to the desired output type Long");
+    EXPECT_EQ(ct_div_mode_scalar_(i, 2.5, CT_ROUND_FLOOR), CT_ERR_DTYPE);
+    EXPECT_ERROR(CT_ERR_DTYPE, "result type Float can't be cast to the desired output type Long");
+    EXPECT_EQ(ct_remainder_scalar_(i, 2.5), CT_ERR_DTYPE);
+    EXPECT_ERROR(CT_ERR_DTYPE, "result type Float can't be cast to the desired output type Long");
+    EXPECT_EQ(values_of(i), (std::vector<double>{5, 6}));
+    // shapes
+    ct_tensor *a = ct_ones(2, SHAPE(2, 3), CT_FLOAT32, CT_DEVICE_CPU), *b = ct_ones(2, SHAPE(2, 4), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_remainder(a, b), nullptr);
+    EXPECT_ERROR(CT_ERR_SHAPE, "ct_remainder: The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
+    ct_tensor *col = ct_ones(2, SHAPE(3, 1), CT_FLOAT32, CT_DEVICE_CPU), *wide = ct_ones(2, SHAPE(3, 4), CT_FLOAT32, CT_DEVICE_CPU);
+    EXPECT_EQ(ct_fmod_(col, wide), CT_ERR_SHAPE);
+    EXPECT_ERROR(CT_ERR_SHAPE, "ct_fmod_: output with shape [3, 1] doesn't match the broadcast shape [3, 4]");
+    // bool // bool, as PyTorch's kernels
+    ct_tensor *t = from({1, 0}, {2}, CT_BOOL), *u = from({1, 1}, {2}, CT_BOOL);
+    EXPECT_EQ(ct_div_mode(t, u, CT_ROUND_FLOOR), nullptr);
+    EXPECT_ERROR(CT_ERR_DTYPE, "\"div_floor_cpu\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_div_mode(t, u, CT_ROUND_TRUNC), nullptr);
+    EXPECT_ERROR(CT_ERR_DTYPE, "\"div_trunc_cpu\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_floor_divide(t, u), nullptr);
+    EXPECT_ERROR(CT_ERR_DTYPE, "\"div_floor_cpu\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_remainder(t, u), nullptr);
+    EXPECT_ERROR(CT_ERR_DTYPE, "\"remainder_cpu\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_fmod_(t, u), CT_ERR_DTYPE);
+    EXPECT_ERROR(CT_ERR_DTYPE, "\"fmod_cpu\" not implemented for 'Bool'");
+    ct_tensor *tn = ct_div_mode(t, u, CT_ROUND_NONE); // true division of bools is fine: float32
+    ASSERT_NE(tn, nullptr);
+    EXPECT_EQ(ct_tensor_dtype(tn), CT_FLOAT32);
+    // an unknown rounding mode; NULL arguments
+    EXPECT_EQ(ct_div_mode(a, a, (ct_rounding_mode)7), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found 7");
+    EXPECT_EQ(ct_div_mode_scalar_(a, 2, (ct_rounding_mode)-1), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "but found -1");
+    EXPECT_EQ(ct_fmod(nullptr, a), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ct_fmod: argument 'a' is NULL");
+    EXPECT_EQ(ct_remainder_(a, nullptr), CT_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "argument 'other' is NULL");
+    for (ct_tensor *v : {i, j, a, b, col, wide, t, u, tn}) ct_release(v);
+}
+
+// On CUDA a zero divisor element cannot stop the kernel: it writes 0 there and raises the device error flag, which
+// the next synchronising call reports; the flag is then clear again.
+TEST_F(ElementwiseErrors, CudaIntegerDivisionByZeroRaisesTheDeviceFlag) {
+    std::string why = cth::gpu_skip_reason();
+    if (!why.empty()) GTEST_SKIP() << why;
+    ct_tensor *a = from({7, -7, 9}, {3}, CT_INT64), *z = from({2, 0, 4}, {3}, CT_INT64);
+    ct_tensor *ga = ct_to_device(a, CT_DEVICE_CUDA(0)), *gz = ct_to_device(z, CT_DEVICE_CUDA(0));
+    for (int op = kFloor; op <= kFmod; op++) {
+        ct_tensor *q = divide(op, ga, gz);
+        ASSERT_NE(q, nullptr) << ct_last_error();
+        int64_t got[3];
+        EXPECT_EQ(ct_copy_to_buffer(q, got, sizeof got), CT_ERR_INVALID_ARGUMENT) << kDivisionOpNames[op];
+        EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+        std::vector<double> v = values_of(q); // the flag was cleared: this read succeeds
+        EXPECT_EQ(v[1], 0) << kDivisionOpNames[op];
+        ct_release(q);
+    }
+    EXPECT_EQ(ct_remainder_scalar(ga, 0), nullptr);
+    EXPECT_ERROR(CT_ERR_INVALID_ARGUMENT, "ZeroDivisionError");
+    for (ct_tensor *t : {a, z, ga, gz}) ct_release(t);
 }
 
 } // namespace

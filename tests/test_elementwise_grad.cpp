@@ -201,6 +201,51 @@ const int in_place_cases = [] {
     return 0;
 }();
 
+// The division family. Quotients are drawn away from integers' neighbourhoods only by chance: with a step of 1e-6
+// a floor or trunc jump is crossed when a / b is within ~1e-6 of an integer, which these seeded draws are not.
+const int division_cases = [] {
+    using namespace cth;
+    add_grad_case({"div", "floor_zero_gradients", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({4}, CT_FLOAT32, 0.5, 2)},
+                   {}, [](const Inputs &in) { return ct_div_mode(in[0], in[1], CT_ROUND_FLOOR); }});
+    add_grad_case({"div", "trunc_scalar", {uniform({5}, CT_FLOAT32, -5, 5)}, {},
+                   [](const Inputs &in) { return ct_div_mode_scalar(in[0], -0.75, CT_ROUND_TRUNC); }});
+    add_grad_case({"div", "none_is_true_division", {uniform({4}), uniform({4}, CT_FLOAT32, 0.5, 2)}, {},
+                   [](const Inputs &in) { return ct_div_mode(in[0], in[1], CT_ROUND_NONE); }});
+    add_grad_case({"remainder", "broadcast_both_signs", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({4}, CT_FLOAT32, 0.5, 2)},
+                   {}, [](const Inputs &in) { return ct_remainder(in[0], in[1]); }});
+    add_grad_case({"remainder", "negative_divisors_transposed",
+                   {transposed(uniform({3, 4}, CT_FLOAT32, -5, 5)), uniform({3, 1}, CT_FLOAT32, -2, -0.5)}, {},
+                   [](const Inputs &in) { return ct_remainder(in[0], in[1]); }});
+    add_grad_case({"remainder", "only_divisor", {uniform({6}, CT_FLOAT32, -5, 5), uniform({6}, CT_FLOAT32, 0.5, 2)}, {1},
+                   [](const Inputs &in) { return ct_remainder(in[0], in[1]); }});
+    add_grad_case({"remainder", "scalar", {uniform({5}, CT_FLOAT32, -5, 5)}, {},
+                   [](const Inputs &in) { return ct_remainder_scalar(in[0], 1.25); }});
+    add_grad_case({"fmod", "broadcast_both_signs", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({4}, CT_FLOAT32, -2, 2)},
+                   {}, [](const Inputs &in) { return ct_fmod(in[0], in[1]); }});
+    add_grad_case({"fmod", "scalar", {uniform({5}, CT_FLOAT32, -5, 5)}, {},
+                   [](const Inputs &in) { return ct_fmod_scalar(in[0], -1.25); }});
+    add_grad_case({"div_", "floor_clone", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({4}, CT_FLOAT32, 0.5, 2)}, {},
+                   [](const Inputs &in) {
+                       return on_clone(in[0], [&](ct_tensor *y) { return ct_div_mode_(y, in[1], CT_ROUND_FLOOR); });
+                   }});
+    // in place, backward needs self's old values (floor(self / other)): a copy taken before the write
+    add_grad_case({"remainder_", "clone_broadcast", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({4}, CT_FLOAT32, 0.5, 2)},
+                   {}, [](const Inputs &in) {
+                       return on_clone(in[0], [&](ct_tensor *y) { return ct_remainder_(y, in[1]); });
+                   }});
+    add_grad_case({"remainder_", "scalar", {uniform({4}, CT_FLOAT32, -5, 5)}, {}, [](const Inputs &in) {
+                       return on_clone(in[0], [](ct_tensor *y) { return ct_remainder_scalar_(y, -0.75); });
+                   }});
+    add_grad_case({"fmod_", "clone_broadcast", {uniform({3, 4}, CT_FLOAT32, -5, 5), uniform({3, 1}, CT_FLOAT32, -2, -0.5)},
+                   {}, [](const Inputs &in) {
+                       return on_clone(in[0], [&](ct_tensor *y) { return ct_fmod_(y, in[1]); });
+                   }});
+    add_grad_case({"fmod_", "scalar", {uniform({4}, CT_FLOAT32, -5, 5)}, {}, [](const Inputs &in) {
+                       return on_clone(in[0], [](ct_tensor *y) { return ct_fmod_scalar_(y, 0.75); });
+                   }});
+    return 0;
+}();
+
 // ---- plain tests ----------------------------------------------------------------------------------------------
 
 class ElementwiseGrad : public testing::Test {
@@ -374,4 +419,45 @@ TEST_F(ElementwiseGrad, GeluDerivativeInFloat32MatchesTheClosedForm) {
         double want = 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * k * (1 + 3 * 0.044715 * v * v);
         EXPECT_NEAR(gt[i], want, 1e-6 * (1 + std::fabs(want))) << "x = " << xs[i];
     }
+}
+
+TEST_F(ElementwiseGrad, DivisionFamilyGradFnNamesArePyTorchs) {
+    ct_tensor *x = leaf({5, -3, 7}), *y = leaf({2, 2, -3});
+    EXPECT_STREQ(ct_grad_fn_name(ct_div_mode(x, y, CT_ROUND_FLOOR)), "DivBackward2");
+    EXPECT_STREQ(ct_grad_fn_name(ct_div_mode_scalar(x, 2, CT_ROUND_TRUNC)), "DivBackward3");
+    EXPECT_STREQ(ct_grad_fn_name(ct_div_mode(x, y, CT_ROUND_NONE)), "DivBackward0");
+    EXPECT_STREQ(ct_grad_fn_name(ct_remainder(x, y)), "RemainderBackward1");
+    EXPECT_STREQ(ct_grad_fn_name(ct_remainder_scalar(x, 2)), "RemainderBackward0");
+    EXPECT_STREQ(ct_grad_fn_name(ct_fmod(x, y)), "FmodBackward1");
+    EXPECT_STREQ(ct_grad_fn_name(ct_fmod_scalar(x, 2)), "FmodBackward0");
+    EXPECT_STREQ(ct_grad_fn_name(ct_floor_divide(x, y)), "NotImplemented");
+}
+
+// torch.remainder(a, b).sum().backward() with a = [5, -3, 7], b = [2, 2, -3]: a.grad = 1, b.grad = -floor(a / b);
+// torch.fmod: b.grad = -trunc(a / b); div with a rounding mode: zeros.
+TEST_F(ElementwiseGrad, DivisionFamilyGradientsByHand) {
+    ct_tensor *a = leaf({5, -3, 7}), *b = leaf({2, 2, -3});
+    EXPECT_EQ(grad_of_sum(ct_remainder(a, b), b), (std::vector<double>{-2, 2, 3}));
+    EXPECT_EQ(values_of(ct_grad(a)), (std::vector<double>{1, 1, 1}));
+    ct_tensor *c = leaf({5, -3, 7}), *d = leaf({2, 2, -3});
+    EXPECT_EQ(grad_of_sum(ct_fmod(c, d), d), (std::vector<double>{-2, 1, 2}));
+    ct_tensor *e = leaf({5, -3, 7}), *f = leaf({2, 2, -3});
+    EXPECT_EQ(grad_of_sum(ct_div_mode(e, f, CT_ROUND_FLOOR), f), (std::vector<double>{0, 0, 0}));
+    EXPECT_EQ(values_of(ct_grad(e)), (std::vector<double>{0, 0, 0}));
+}
+
+// PyTorch records floor_divide with a node that has no derivative: the forward works, backward fails.
+TEST_F(ElementwiseGrad, FloorDivideHasNoDerivative) {
+    ct_tensor *x = leaf({5, -3}), *y = ct_floor_divide_scalar(x, 2);
+    ASSERT_NE(y, nullptr) << ct_last_error();
+    EXPECT_EQ(values_of(y), (std::vector<double>{2, -2}));
+    EXPECT_TRUE(ct_requires_grad(y));
+    EXPECT_NE(ct_backward(y, ct_ones_like(y), false), CT_OK);
+    EXPECT_ERROR(CT_ERR_NOT_IMPLEMENTED, "derivative for aten::floor_divide is not implemented");
+    // without grad recording there is nothing to fail
+    ct_no_grad_begin();
+    ct_tensor *z = ct_floor_divide(x, x);
+    ct_no_grad_end();
+    ASSERT_NE(z, nullptr);
+    EXPECT_FALSE(ct_requires_grad(z));
 }

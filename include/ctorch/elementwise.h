@@ -8,7 +8,7 @@
  *    (float32 tensor + 0-d float64 tensor -> float32, int64 tensor + 0-d float64 tensor -> float64).
  *    True division of integers, and floating functions (exp, sqrt, ...) of integers, give float32.
  *  - Scalars are passed as double. A scalar with no fractional part (2, -3.0) counts as a Python int, any other
- *    value (2.5, NAN, INFINITY) as a Python float: int64 tensor + 2 -> int64, int64 tensor + 2.5 -> float32, and
+ *    value (2.5, NAN, INFINITY, -0.0) as a Python float: int64 tensor + 2 -> int64, int64 tensor + 2.5 -> float32, and
  *    bool tensor + 1 -> int64. (C cannot tell 2 from 2.0: to get PyTorch's float result for `int_tensor + 2.0`,
  *    convert the tensor first with ct_to_dtype.) The scalar is converted to the computation dtype (float for a
  *    float32 tensor), as PyTorch does.
@@ -43,7 +43,8 @@ ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b, double alpha);
 ct_tensor *ct_sub(const ct_tensor *a, const ct_tensor *b, double alpha);
 /* a * b. bool * bool is logical and. */
 ct_tensor *ct_mul(const ct_tensor *a, const ct_tensor *b);
-/* True division a / b: integer and bool operands give float32. Division by zero gives inf or nan. */
+/* True division a / b: integer and bool operands give float32. Division by zero gives inf or nan. With a rounding
+ * mode: ct_div_mode below. */
 ct_tensor *ct_div(const ct_tensor *a, const ct_tensor *b);
 
 /* The same with a scalar second operand: t + alpha * s, t - alpha * s, t * s, t / s. */
@@ -61,6 +62,58 @@ ct_status ct_add_scalar_(ct_tensor *self, double s, double alpha);
 ct_status ct_sub_scalar_(ct_tensor *self, double s, double alpha);
 ct_status ct_mul_scalar_(ct_tensor *self, double s);
 ct_status ct_div_scalar_(ct_tensor *self, double s);
+
+/* ---- division with rounding, floor_divide, remainder, fmod ------------------------------------------------------
+ *
+ * PyTorch's torch.div(rounding_mode=...), floor_divide, remainder and fmod, elementwise with broadcasting. Unlike
+ * true division these keep integer operands integer: the result dtype is promoted as for ct_add (int64 // int64 ->
+ * int64, int32 // 2 -> int32, int64 // 2.5 -> float32). Bool // bool fails with CT_ERR_DTYPE (""div_floor_cpu" not
+ * implemented for 'Bool'"); a bool tensor with a number promotes to int64 first.
+ *  - Floating: trunc rounds a / b toward zero. floor is Python's float floor division, computed from fmod as
+ *    PyTorch does: the quotient agrees with the remainder, so 1 // 0.1 is 9 (1 % 0.1 is 0.0999...), not
+ *    floor(1 / 0.1) = 10; b == 0 gives a / b (+-inf or nan); a zero quotient has the sign of a / b (-1 // inf is -1,
+ *    1 // -inf is -1, 0 // -1 is -0.0). remainder(a, b) = fmod(a, b), moved by b when the signs differ (the sign of
+ *    b, Python's %: -1 % 0.1 = 5.55e-17, -5 % inf = inf, 5 % 0 = nan, -0.0 % 1 = -0.0); fmod is C's fmod (exact,
+ *    the sign of a). float32 is computed in float.
+ *  - Integers: trunc is C's division, floor Python's //, remainder Python's % (the divisor's sign), fmod C's %
+ *    (the dividend's sign). MIN // -1 wraps to MIN, as PyTorch's floor division (PyTorch's CPU trunc division
+ *    traps there; ctorch wraps too); MIN % -1 is 0.
+ *  - Integer division by zero is an error, CT_ERR_INVALID_ARGUMENT "ZeroDivisionError" (PyTorch's words). A zero
+ *    scalar divisor fails before anything is written. A zero element of a divisor tensor is found while computing:
+ *    on the CPU the call fails (an in-place call has written the other elements, as PyTorch's loop does); on CUDA the
+ *    kernel writes 0 there (what PyTorch's CUDA floor division gives), never traps, and raises the device error
+ *    flag, so that the next synchronising call (copying to the host, ct_synchronize) fails with "ZeroDivisionError".
+ *  - In place: the result must be castable to self as for the other ops: ct_div_mode_ on an int64 self with
+ *    CT_ROUND_NONE, or with a float operand, fails ("result type Float can't be cast to the desired output type
+ *    Long").
+ *  - Autograd: div with trunc or floor has zero gradients; floor_divide records a node whose backward fails
+ *    ("derivative for aten::floor_divide is not implemented", as PyTorch); remainder passes the gradient to a and
+ *    gives b -grad * floor(a / b); fmod gives b -grad * trunc(a / b). */
+
+/* How ct_div_mode rounds the quotient: not at all (true division, as ct_div), toward zero, or toward -inf. Another
+ * value fails with "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found 7". */
+typedef enum ct_rounding_mode { CT_ROUND_NONE = 0, CT_ROUND_TRUNC = 1, CT_ROUND_FLOOR = 2 } ct_rounding_mode;
+
+/* a / b rounded by mode: torch.div(a, b, rounding_mode=...). CT_ROUND_NONE is ct_div (float32 for integers). */
+ct_tensor *ct_div_mode(const ct_tensor *a, const ct_tensor *b, ct_rounding_mode mode);
+ct_tensor *ct_div_mode_scalar(const ct_tensor *t, double s, ct_rounding_mode mode);
+ct_status ct_div_mode_(ct_tensor *self, const ct_tensor *other, ct_rounding_mode mode);
+ct_status ct_div_mode_scalar_(ct_tensor *self, double s, ct_rounding_mode mode);
+/* a // b: ct_div_mode with CT_ROUND_FLOOR, without a derivative (see above). */
+ct_tensor *ct_floor_divide(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_floor_divide_scalar(const ct_tensor *t, double s);
+ct_status ct_floor_divide_(ct_tensor *self, const ct_tensor *other);
+ct_status ct_floor_divide_scalar_(ct_tensor *self, double s);
+/* Python's a % b, with the sign of b. */
+ct_tensor *ct_remainder(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_remainder_scalar(const ct_tensor *t, double s);
+ct_status ct_remainder_(ct_tensor *self, const ct_tensor *other);
+ct_status ct_remainder_scalar_(ct_tensor *self, double s);
+/* C's fmod(a, b) (integers: a % b), with the sign of a. */
+ct_tensor *ct_fmod(const ct_tensor *a, const ct_tensor *b);
+ct_tensor *ct_fmod_scalar(const ct_tensor *t, double s);
+ct_status ct_fmod_(ct_tensor *self, const ct_tensor *other);
+ct_status ct_fmod_scalar_(ct_tensor *self, double s);
 
 /* base ** exponent, elementwise with broadcasting. Integer powers are exact (wrapping on overflow); an integer
  * base to a negative integer power gives 1 for base 1, +-1 for base -1 and 0 otherwise. bool ** bool fails

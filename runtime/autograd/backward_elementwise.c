@@ -14,7 +14,9 @@
  *
  * Saved tensors: node->iargs[SAVED_A], [SAVED_B], [SAVED_OUT] hold the ct__save indices of input 0 (self's old
  * values for an in-place call, copied before the write), input 1 (other, exponent, mask) and the result, -1 when not
- * saved. node->args: [0] the scalar operand (or clamp's min), [1] alpha, negated for sub (or clamp's max). */
+ * saved. node->args: [0] the scalar operand (or clamp's min), [1] alpha, negated for sub (or clamp's max);
+ * node->iargs[3]: gelu's form (1 for tanh), or the rounding mode of remainder's (floor) and fmod's (trunc)
+ * quotient. */
 #include <math.h>
 #include <stdbool.h>
 
@@ -147,6 +149,32 @@ static ct_status pow_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi
     const ct_tensor *a = saved(n, SAVED_A), *b = a ? saved(n, SAVED_B) : NULL;
     if (n->needs_grad[0]) gi[0] = pow_base_grad(grad, a, b);
     if (n->needs_grad[1]) gi[1] = pow_exponent_grad(grad, a, b, b ? saved(n, SAVED_OUT) : NULL);
+    return made(n, gi);
+}
+
+/* ---- the division family ----------------------------------------------------------------------------------------- */
+
+/* div with trunc or floor: a step function, zero gradients (PyTorch's DivBackward2/3). */
+static ct_status rounded_div_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->needs_grad[i]) gi[i] = ct_zeros_like(grad);
+    return made(n, gi);
+}
+
+/* floor_divide: PyTorch records it with no derivative, and fails when backward reaches it. */
+static ct_status no_derivative_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "derivative for aten::floor_divide is not implemented");
+}
+
+/* remainder(a, b) = a - b floor(a / b) and fmod(a, b) = a - b trunc(a / b) (args[2]: the rounding mode): the
+ * gradient passes to a, and b gets -grad times the rounded quotient. */
+static ct_status remainder_backward(ct__node *n, const ct_tensor *grad, ct_tensor **gi) {
+    if (n->needs_grad[0]) gi[0] = (ct_tensor *)grad;
+    if (n->n_inputs > 1 && n->needs_grad[1]) {
+        ct_tensor *q = ct_div_mode(saved(n, SAVED_A), saved(n, SAVED_B), (ct_rounding_mode)n->iargs[3]);
+        ct_tensor *g = ct_mul(grad, q);
+        gi[1] = freeing(ct_neg(g), g, q);
+    }
     return made(n, gi);
 }
 
@@ -308,6 +336,11 @@ static grad_rule binary_rule(ct__ew_op op, bool scalar) {
     case CT__EW_POW:
         return scalar ? (grad_rule){"PowBackward0", pow_scalar_backward, NEED_A}
                       : (grad_rule){"PowBackward1", pow_backward, NEED_A | NEED_B | NEED_OUT};
+    case CT__EW_DIV_TRUNC: case CT__EW_DIV_FLOOR:
+        return (grad_rule){scalar ? "DivBackward3" : "DivBackward2", rounded_div_backward, 0};
+    case CT__EW_REMAINDER:
+        return (grad_rule){scalar ? "RemainderBackward0" : "RemainderBackward1", remainder_backward, 0};
+    case CT__EW_FMOD: return (grad_rule){scalar ? "FmodBackward0" : "FmodBackward1", remainder_backward, 0};
     default: return (grad_rule){NULL, NULL, 0}; /* comparisons: no gradient */
     }
 }
@@ -333,7 +366,9 @@ static grad_rule unary_rule(ct__ew_op op) {
 
 static grad_rule rule_of(const ct__ew_grad_call *c) {
     switch (c->kind) {
-    case CT__EW_GRAD_BINARY: return binary_rule(c->op, c->in[1] == NULL);
+    case CT__EW_GRAD_BINARY:
+        if (c->no_derivative) return (grad_rule){"NotImplemented", no_derivative_backward, 0};
+        return binary_rule(c->op, c->in[1] == NULL);
     case CT__EW_GRAD_UNARY: return unary_rule(c->op);
     case CT__EW_GRAD_WHERE: return (grad_rule){"WhereBackward0", where_backward, NEED_A};
     case CT__EW_GRAD_MASKED_FILL: return (grad_rule){"MaskedFillBackward0", masked_fill_backward, NEED_B};
@@ -359,6 +394,7 @@ static unsigned needs_of(const ct__ew_grad_call *c, const ct__node *n) {
     case CT__EW_MUL: return (ga ? NEED_B : 0) | (gb ? NEED_A : 0);
     case CT__EW_DIV: return (ga ? NEED_B : 0) | (gb ? NEED_A | NEED_B : 0);
     case CT__EW_POW: return NEED_A | NEED_B | (gb ? NEED_OUT : 0);
+    case CT__EW_REMAINDER: case CT__EW_FMOD: return c->no_derivative || !gb ? 0 : NEED_A | NEED_B;
     default: return needs;
     }
 }
@@ -390,6 +426,8 @@ static void set_args(ct__node *n, const ct__ew_grad_call *c) {
     n->args[1] = clamp ? c->hi : c->kind == CT__EW_GRAD_BINARY && c->op == CT__EW_SUB ? -c->alpha : c->alpha;
     n->iargs[SAVED_A] = n->iargs[SAVED_B] = n->iargs[SAVED_OUT] = -1;
     n->iargs[3] = c->kind == CT__EW_GRAD_UNARY && c->op == CT__EW_GELU_TANH;
+    if (c->kind == CT__EW_GRAD_BINARY && (c->op == CT__EW_REMAINDER || c->op == CT__EW_FMOD))
+        n->iargs[3] = c->op == CT__EW_REMAINDER ? CT_ROUND_FLOOR : CT_ROUND_TRUNC;
 }
 
 ct_status ct__ew_grad_begin(const ct__ew_grad_call *c, ct__node **node) {

@@ -34,6 +34,7 @@ typedef struct ct__ew_grad_call {
     double scalar, alpha; /* binary: the scalar operand (b NULL) and alpha */
     double lo, hi;        /* clamp: the bounds, NAN for none */
     ct_tensor *self;      /* in place: the tensor written (also in[0]); NULL for an out-of-place call */
+    bool no_derivative;   /* recorded with a backward that fails (floor_divide, as PyTorch) */
 } ct__ew_grad_call;
 
 /* Before the call writes: the in-place checks, then the node (*node, NULL when nothing is recorded) with the inputs

@@ -206,6 +206,55 @@ static inline int64_t int_pow(int64_t base, int64_t exponent) {
     return (int64_t)result;
 }
 
+/* ---- the division family ---------------------------------------------------------------------------------------
+ *
+ * Floating: trunc(x / y); PyTorch's floor division (c10's div_floor_floating, after CPython's float floordiv), which
+ * divides x minus its fmod remainder, so that it agrees with remainder (1 // 0.1 is 9 with 1 % 0.1 = 0.0999...,
+ * not floor(10.0) = 10), with a zero divisor giving x / y and a zero quotient the sign of x / y; remainder as
+ * PyTorch's CPU kernel, fmod moved to the divisor's sign (so -0.0 % 1 stays -0.0); fmod itself is C's, exact.
+ * Integers: C's truncating division and %, the floor and remainder forms corrected where the signs differ, and
+ * MIN / -1 wrapping to MIN (remainders 0) instead of trapping. The loops keep zero divisors away from these
+ * functions (integer_division_loop below). */
+#define FLOAT_DIVISION_FUNCS(S, T, FMOD, FLOOR, TRUNC, COPYSIGN)                                                \
+    static inline T S##_div_trunc(T x, T y, T alpha) { return TRUNC(x / y); }                                  \
+    static inline T S##_div_floor(T x, T y, T alpha) {                                                         \
+        if (y == 0) return x / y;                                                                              \
+        T mod = FMOD(x, y), div = (x - mod) / y;                                                               \
+        if (mod != 0 && (y < 0) != (mod < 0)) div -= 1;                                                        \
+        if (div == 0) return COPYSIGN((T)0, x / y);                                                            \
+        T floored = FLOOR(div);                                                                                \
+        return div - floored > (T)0.5 ? floored + 1 : floored;                                                 \
+    }                                                                                                          \
+    static inline T S##_remainder(T x, T y, T alpha) {                                                         \
+        T mod = FMOD(x, y);                                                                                    \
+        return mod != 0 && (y < 0) != (mod < 0) ? mod + y : mod;                                               \
+    }                                                                                                          \
+    static inline T S##_fmod(T x, T y, T alpha) { return FMOD(x, y); }
+
+/* y != 0. The quotient MIN / -1 wraps to MIN (0u - MIN), as PyTorch's floor division gives. */
+#define SIGNED_DIVISION_FUNCS(S, T, U)                                                                          \
+    static inline T S##_div_trunc(T x, T y, T alpha) { return y == -1 ? (T)(0u - (U)x) : (T)(x / y); }         \
+    static inline T S##_div_floor(T x, T y, T alpha) {                                                         \
+        if (y == -1) return (T)(0u - (U)x);                                                                    \
+        T q = (T)(x / y), r = (T)(x % y);                                                                      \
+        return r != 0 && (r < 0) != (y < 0) ? (T)(q - 1) : q;                                                  \
+    }                                                                                                          \
+    static inline T S##_remainder(T x, T y, T alpha) {                                                         \
+        if (y == -1) return 0;                                                                                 \
+        T r = (T)(x % y);                                                                                      \
+        return r != 0 && (r < 0) != (y < 0) ? (T)(r + y) : r;                                                 \
+    }                                                                                                          \
+    static inline T S##_fmod(T x, T y, T alpha) { return y == -1 ? 0 : (T)(x % y); }
+
+FLOAT_DIVISION_FUNCS(f32, float, fmodf, floorf, truncf, copysignf)
+FLOAT_DIVISION_FUNCS(f64, double, fmod, floor, trunc, copysign)
+SIGNED_DIVISION_FUNCS(i64, int64_t, uint64_t)
+SIGNED_DIVISION_FUNCS(i32, int32_t, uint32_t)
+static inline uint8_t u8_div_trunc(uint8_t x, uint8_t y, uint8_t alpha) { return (uint8_t)(x / y); }
+static inline uint8_t u8_div_floor(uint8_t x, uint8_t y, uint8_t alpha) { return (uint8_t)(x / y); }
+static inline uint8_t u8_remainder(uint8_t x, uint8_t y, uint8_t alpha) { return (uint8_t)(x % y); }
+static inline uint8_t u8_fmod(uint8_t x, uint8_t y, uint8_t alpha) { return (uint8_t)(x % y); }
+
 INT_FUNCS(i64, int64_t, uint64_t)
 INT_FUNCS(i32, int32_t, uint32_t)
 INT_FUNCS(u8, uint8_t, unsigned)
@@ -266,6 +315,25 @@ static inline bool b_mul(bool x, bool y, bool alpha) { return x & y; }
         }                                                                                                      \
     }
 
+/* Integer division: a zero divisor writes 0 and is reported through args->zero_division (the launcher turns it
+ * into PyTorch's error). Integer division does not vectorise on x86, so one strided loop serves every layout. */
+#define INTEGER_DIVISION_LOOP(FN, T)                                                                            \
+    static void FN##_loop(char **p, const int64_t *s, int64_t n, void *ctx) {                                  \
+        bool by_zero = false;                                                                                  \
+        for (int64_t i = 0; i < n; i++) {                                                                      \
+            T x = *(const T *)(p[1] + i * s[1]), y = *(const T *)(p[2] + i * s[2]);                            \
+            by_zero |= y == 0;                                                                                 \
+            *(T *)(p[0] + i * s[0]) = y == 0 ? (T)0 : FN(x, y, y);                                             \
+        }                                                                                                      \
+        if (by_zero) __atomic_store_n(((const ct__ew_args *)ctx)->zero_division, 1, __ATOMIC_RELAXED);         \
+    }
+
+#define INTEGER_DIVISION_LOOPS(S, T)                                                                            \
+    INTEGER_DIVISION_LOOP(S##_div_trunc, T)                                                                    \
+    INTEGER_DIVISION_LOOP(S##_div_floor, T)                                                                    \
+    INTEGER_DIVISION_LOOP(S##_remainder, T)                                                                    \
+    INTEGER_DIVISION_LOOP(S##_fmod, T)
+
 #define ARITH_LOOPS(S, T, FIELD)                                                                                \
     BINARY_LOOP(S##_add, T, T, FIELD)                                                                          \
     BINARY_LOOP(S##_sub, T, T, FIELD)                                                                          \
@@ -279,6 +347,10 @@ static inline bool b_mul(bool x, bool y, bool alpha) { return x & y; }
 #define FLOAT_LOOPS(S, T, FIELD)                                                                                \
     ARITH_LOOPS(S, T, FIELD)                                                                                   \
     BINARY_LOOP(S##_div, T, T, FIELD)                                                                          \
+    BINARY_LOOP(S##_div_trunc, T, T, FIELD)                                                                    \
+    BINARY_LOOP(S##_div_floor, T, T, FIELD)                                                                    \
+    BINARY_LOOP(S##_remainder, T, T, FIELD)                                                                    \
+    BINARY_LOOP(S##_fmod, T, T, FIELD)                                                                         \
     UNARY_LOOP(S##_exp, T, FIELD)                                                                              \
     UNARY_LOOP(S##_log, T, FIELD)                                                                              \
     UNARY_LOOP(S##_log1p, T, FIELD)                                                                            \
@@ -303,6 +375,9 @@ FLOAT_LOOPS(f64, double, f64)
 ARITH_LOOPS(i64, int64_t, i64)
 ARITH_LOOPS(i32, int32_t, i32)
 ARITH_LOOPS(u8, uint8_t, u8)
+INTEGER_DIVISION_LOOPS(i64, int64_t)
+INTEGER_DIVISION_LOOPS(i32, int32_t)
+INTEGER_DIVISION_LOOPS(u8, uint8_t)
 BINARY_LOOP(b_add, bool, bool, b)
 BINARY_LOOP(b_mul, bool, bool, b)
 COMPARE_LOOPS(f32, float, f32)
@@ -349,7 +424,9 @@ AVX512_LOOP(gelu_tanh, gelu_tanh16)
     [CT__EW_ADD] = S##_add_loop, [CT__EW_SUB] = S##_sub_loop, [CT__EW_MUL] = S##_mul_loop,                     \
     [CT__EW_POW] = S##_pow_loop, [CT__EW_EQ] = S##_eq_loop, [CT__EW_NE] = S##_ne_loop, [CT__EW_LT] = S##_lt_loop, \
     [CT__EW_LE] = S##_le_loop, [CT__EW_GT] = S##_gt_loop, [CT__EW_GE] = S##_ge_loop, [CT__EW_NEG] = S##_neg_loop, \
-    [CT__EW_ABS] = S##_abs_loop, [CT__EW_RELU] = S##_relu_loop, [CT__EW_CLAMP] = S##_clamp_loop
+    [CT__EW_ABS] = S##_abs_loop, [CT__EW_RELU] = S##_relu_loop, [CT__EW_CLAMP] = S##_clamp_loop,               \
+    [CT__EW_DIV_TRUNC] = S##_div_trunc_loop, [CT__EW_DIV_FLOOR] = S##_div_floor_loop,                          \
+    [CT__EW_REMAINDER] = S##_remainder_loop, [CT__EW_FMOD] = S##_fmod_loop
 
 /* T: the suffix of the transcendentals' loops (exp, sigmoid, silu, tanh, gelus): loop or fast_loop. */
 #define LOOP_NAME(S, OP, T) LOOP_NAME_(S, OP, T)
@@ -435,9 +512,11 @@ ct_status ct__cpu_ew_binary(ct__ew_op op, ct__view out, ct__view a, ct__view b, 
     ct__inner_loop loop = (unsigned)a.dtype < CT_NUM_DTYPES && (unsigned)op < CT__EW_NUM_OPS ? loops[a.dtype][op] : NULL;
     if (!loop || op > CT__EW_GE) return no_kernel(__func__, op, a.dtype);
     if (!b.data) b = broadcast_value(&out, &args.scalar, a.dtype);
+    int zero_division = 0;
+    args.zero_division = &zero_division;
     ct__view views[3] = {out, a, b};
     ct__cpu_for_each(3, views, loop, &args);
-    return CT_OK;
+    return zero_division ? ct__error(CT_ERR_INVALID_ARGUMENT, __func__, "ZeroDivisionError") : CT_OK;
 }
 
 ct_status ct__cpu_ew_unary(ct__ew_op op, ct__view out, ct__view in, ct__ew_args args) {

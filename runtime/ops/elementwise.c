@@ -37,8 +37,11 @@ static const char *cpp_type_name(ct_dtype d, bool fixed_width) {
     }
 }
 
-/* A scalar with no fractional part counts as a Python int, any other (2.5, NAN, INFINITY) as a Python float. */
-static bool scalar_is_integral(double s) { return isfinite(s) && s == trunc(s) && fabs(s) < 9.2e18; }
+/* A scalar with no fractional part counts as a Python int, any other (2.5, NAN, INFINITY, and -0.0, which no int
+ * is) as a Python float. */
+static bool scalar_is_integral(double s) {
+    return isfinite(s) && s == trunc(s) && fabs(s) < 9.2e18 && !(s == 0 && signbit(s));
+}
 
 /* s converted to dtype, as PyTorch converts a scalar operand to the computation type (integers wrap). */
 static ct__ew_value value_as(double s, ct_dtype dtype) {
@@ -171,10 +174,32 @@ typedef struct binary_call {
     const ct_tensor *a, *b;
     const char *a_name, *b_name; /* b_name NULL: the second operand is `scalar`, b is unused */
     double scalar, alpha;
-    ct_tensor *self; /* in place: the output, which is also a */
+    ct_tensor *self;    /* in place: the output, which is also a */
+    bool no_derivative; /* floor_divide: recorded, but backward fails (PyTorch has no derivative for it) */
 } binary_call;
 
 static bool is_comparison(ct__ew_op op) { return op >= CT__EW_EQ && op <= CT__EW_GE; }
+/* div with a rounding mode, remainder and fmod: integer results for integer operands, and 0 is no divisor. */
+static bool is_rounding_division(ct__ew_op op) { return op >= CT__EW_DIV_TRUNC && op <= CT__EW_FMOD; }
+
+/* The kernel names PyTorch's "not implemented for 'Bool'" message gives these ops. */
+static const char *division_kernel_name(ct__ew_op op) {
+    switch (op) {
+    case CT__EW_DIV_TRUNC: return "div_trunc";
+    case CT__EW_DIV_FLOOR: return "div_floor";
+    case CT__EW_REMAINDER: return "remainder";
+    default: return "fmod";
+    }
+}
+
+static bool value_is_zero(ct__ew_value v, ct_dtype d) {
+    switch (d) {
+    case CT_INT64: return v.i64 == 0;
+    case CT_INT32: return v.i32 == 0;
+    case CT_UINT8: return v.u8 == 0;
+    default: return false; /* floating division by zero is IEEE's, never an error */
+    }
+}
 
 /* The computation dtype of a binary op, and the op-specific refusals. */
 static ct_status binary_dtype(const binary_call *c, ct_dtype *compute) {
@@ -192,6 +217,9 @@ static ct_status binary_dtype(const binary_call *c, ct_dtype *compute) {
         return ct__error(CT_ERR_INVALID_ARGUMENT, c->func,
                          "For integral input tensors, argument alpha must not be a floating point number.");
     if (c->op == CT__EW_DIV && !ct_dtype_is_floating(d)) d = CT_FLOAT32;
+    if (is_rounding_division(c->op) && d == CT_BOOL)
+        return ct__error(CT_ERR_DTYPE, c->func, "\"%s_%s\" not implemented for 'Bool'", division_kernel_name(c->op),
+                         ct_tensor_device(c->a).type == CT_CUDA ? "cuda" : "cpu");
     if (c->op == CT__EW_POW && d == CT_BOOL)
         return ct__error(CT_ERR_DTYPE, c->func, "\"pow\" not implemented for 'Bool'");
     if (c->op == CT__EW_POW && !c->b && !ct_dtype_is_floating(d) && c->scalar < 0)
@@ -211,6 +239,10 @@ static ct_status binary_prepare(const binary_call *c, ct_dtype *compute, int *nd
     memcpy(shape, c->a->shape, sizeof(int64_t) * (size_t)c->a->ndim);
     if (c->b && (st = ct__broadcast_shapes(c->a->ndim, c->a->shape, c->b->ndim, c->b->shape, ndim, shape, c->func)))
         return st;
+    int64_t numel = 1;
+    for (int d = 0; d < *ndim; d++) numel *= shape[d];
+    if (is_rounding_division(c->op) && !c->b && numel > 0 && value_is_zero(value_as(c->scalar, *compute), *compute))
+        return ct__error(CT_ERR_INVALID_ARGUMENT, c->func, "ZeroDivisionError"); /* before anything is written */
     ct_dtype result = is_comparison(c->op) ? CT_BOOL : *compute;
     if (c->self) {
         *out = c->self;
@@ -241,6 +273,8 @@ static ct_status binary_compute(const binary_call *c, ct_dtype compute, ct_tenso
     if (b) vb = view_as(b, out->ndim, out->shape);
     ct_status st = CT_DISPATCH(ct_tensor_device(out), ew_binary, c->op, ct__view_of(target),
                                view_as(a, out->ndim, out->shape), vb, args);
+    if (st == CT_ERR_INVALID_ARGUMENT && is_rounding_division(c->op)) /* a zero divisor: the launcher's words */
+        st = ct__error(st, c->func, "ZeroDivisionError");
     if (st == CT_OK) st = finish_target(out, tmp);
     ct_release(a_owned), ct_release(b_owned), ct_release(tmp);
     return st;
@@ -251,7 +285,7 @@ fail:
 
 static ct__ew_grad_call binary_grad_call(const binary_call *c) {
     return (ct__ew_grad_call){c->func, CT__EW_GRAD_BINARY, c->op, {c->a, c->b, NULL}, c->scalar, c->alpha, NAN, NAN,
-                              c->self};
+                              c->self, c->no_derivative};
 }
 
 /* Runs a binary op: out of place (c.self NULL: *result is the new tensor) or in place (into c.self). */
@@ -283,10 +317,11 @@ static ct_status binary_(binary_call c) {
     return binary_run(c, &out);
 }
 
-#define TENSORS(fn, op, a, b, alpha) binary((binary_call){fn, op, a, b, "a", "b", 0, alpha, NULL})
-#define SCALAR(fn, op, t, s, alpha) binary((binary_call){fn, op, t, NULL, "t", NULL, s, alpha, NULL})
-#define TENSORS_(fn, op, self, other, alpha) binary_((binary_call){fn, op, self, other, "self", "other", 0, alpha, self})
-#define SCALAR_(fn, op, self, s, alpha) binary_((binary_call){fn, op, self, NULL, "self", NULL, s, alpha, self})
+#define TENSORS(fn, op, a, b, alpha) binary((binary_call){fn, op, a, b, "a", "b", 0, alpha, NULL, false})
+#define SCALAR(fn, op, t, s, alpha) binary((binary_call){fn, op, t, NULL, "t", NULL, s, alpha, NULL, false})
+#define TENSORS_(fn, op, self, other, alpha) \
+    binary_((binary_call){fn, op, self, other, "self", "other", 0, alpha, self, false})
+#define SCALAR_(fn, op, self, s, alpha) binary_((binary_call){fn, op, self, NULL, "self", NULL, s, alpha, self, false})
 
 ct_tensor *ct_add(const ct_tensor *a, const ct_tensor *b, double alpha) { return TENSORS(__func__, CT__EW_ADD, a, b, alpha); }
 ct_tensor *ct_sub(const ct_tensor *a, const ct_tensor *b, double alpha) { return TENSORS(__func__, CT__EW_SUB, a, b, alpha); }
@@ -306,12 +341,67 @@ ct_status ct_sub_scalar_(ct_tensor *self, double s, double alpha) { return SCALA
 ct_status ct_mul_scalar_(ct_tensor *self, double s) { return SCALAR_(__func__, CT__EW_MUL, self, s, 1); }
 ct_status ct_div_scalar_(ct_tensor *self, double s) { return SCALAR_(__func__, CT__EW_DIV, self, s, 1); }
 
+/* ---- the division family: div with a rounding mode, floor_divide, remainder, fmod -------------------------------- */
+
+/* The kernel op of a rounding mode; an unknown mode fails with PyTorch's words. */
+static ct_status rounding_op(ct_rounding_mode mode, const char *func, ct__ew_op *op) {
+    switch (mode) {
+    case CT_ROUND_NONE: *op = CT__EW_DIV; return CT_OK;
+    case CT_ROUND_TRUNC: *op = CT__EW_DIV_TRUNC; return CT_OK;
+    case CT_ROUND_FLOOR: *op = CT__EW_DIV_FLOOR; return CT_OK;
+    }
+    return ct__error(CT_ERR_INVALID_ARGUMENT, func,
+                     "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found %d", (int)mode);
+}
+
+ct_tensor *ct_div_mode(const ct_tensor *a, const ct_tensor *b, ct_rounding_mode mode) {
+    ct__ew_op op = CT__EW_DIV;
+    return rounding_op(mode, __func__, &op) == CT_OK ? TENSORS(__func__, op, a, b, 1) : NULL;
+}
+ct_tensor *ct_div_mode_scalar(const ct_tensor *t, double s, ct_rounding_mode mode) {
+    ct__ew_op op = CT__EW_DIV;
+    return rounding_op(mode, __func__, &op) == CT_OK ? SCALAR(__func__, op, t, s, 1) : NULL;
+}
+ct_status ct_div_mode_(ct_tensor *self, const ct_tensor *other, ct_rounding_mode mode) {
+    ct__ew_op op = CT__EW_DIV;
+    ct_status st = rounding_op(mode, __func__, &op);
+    return st == CT_OK ? TENSORS_(__func__, op, self, other, 1) : st;
+}
+ct_status ct_div_mode_scalar_(ct_tensor *self, double s, ct_rounding_mode mode) {
+    ct__ew_op op = CT__EW_DIV;
+    ct_status st = rounding_op(mode, __func__, &op);
+    return st == CT_OK ? SCALAR_(__func__, op, self, s, 1) : st;
+}
+
+/* floor_divide is div(floor) whose node has no derivative, as PyTorch's. */
+ct_tensor *ct_floor_divide(const ct_tensor *a, const ct_tensor *b) {
+    return binary((binary_call){__func__, CT__EW_DIV_FLOOR, a, b, "a", "b", 0, 1, NULL, true});
+}
+ct_tensor *ct_floor_divide_scalar(const ct_tensor *t, double s) {
+    return binary((binary_call){__func__, CT__EW_DIV_FLOOR, t, NULL, "t", NULL, s, 1, NULL, true});
+}
+ct_status ct_floor_divide_(ct_tensor *self, const ct_tensor *other) {
+    return binary_((binary_call){__func__, CT__EW_DIV_FLOOR, self, other, "self", "other", 0, 1, self, true});
+}
+ct_status ct_floor_divide_scalar_(ct_tensor *self, double s) {
+    return binary_((binary_call){__func__, CT__EW_DIV_FLOOR, self, NULL, "self", NULL, s, 1, self, true});
+}
+
+ct_tensor *ct_remainder(const ct_tensor *a, const ct_tensor *b) { return TENSORS(__func__, CT__EW_REMAINDER, a, b, 1); }
+ct_tensor *ct_remainder_scalar(const ct_tensor *t, double s) { return SCALAR(__func__, CT__EW_REMAINDER, t, s, 1); }
+ct_status ct_remainder_(ct_tensor *self, const ct_tensor *other) { return TENSORS_(__func__, CT__EW_REMAINDER, self, other, 1); }
+ct_status ct_remainder_scalar_(ct_tensor *self, double s) { return SCALAR_(__func__, CT__EW_REMAINDER, self, s, 1); }
+ct_tensor *ct_fmod(const ct_tensor *a, const ct_tensor *b) { return TENSORS(__func__, CT__EW_FMOD, a, b, 1); }
+ct_tensor *ct_fmod_scalar(const ct_tensor *t, double s) { return SCALAR(__func__, CT__EW_FMOD, t, s, 1); }
+ct_status ct_fmod_(ct_tensor *self, const ct_tensor *other) { return TENSORS_(__func__, CT__EW_FMOD, self, other, 1); }
+ct_status ct_fmod_scalar_(ct_tensor *self, double s) { return SCALAR_(__func__, CT__EW_FMOD, self, s, 1); }
+
 ct_tensor *ct_pow(const ct_tensor *base, const ct_tensor *exponent) {
-    return binary((binary_call){__func__, CT__EW_POW, base, exponent, "base", "exponent", 0, 1, NULL});
+    return binary((binary_call){__func__, CT__EW_POW, base, exponent, "base", "exponent", 0, 1, NULL, false});
 }
 ct_tensor *ct_pow_scalar(const ct_tensor *t, double exponent) { return SCALAR(__func__, CT__EW_POW, t, exponent, 1); }
 ct_status ct_pow_(ct_tensor *self, const ct_tensor *exponent) {
-    return binary_((binary_call){__func__, CT__EW_POW, self, exponent, "self", "exponent", 0, 1, self});
+    return binary_((binary_call){__func__, CT__EW_POW, self, exponent, "self", "exponent", 0, 1, self, false});
 }
 ct_status ct_pow_scalar_(ct_tensor *self, double exponent) { return SCALAR_(__func__, CT__EW_POW, self, exponent, 1); }
 
@@ -413,7 +503,7 @@ static ct_status unary_run(const unary_call *c, ct_tensor **result) {
     if (c->self && d != c->self->dtype) /* castable but different: no unary op gets here */
         return ct__error(CT_ERR_INTERNAL, c->func, "in-place result dtype %s differs from self", ct__scalar_type_name(d));
     ct__node *node = NULL;
-    ct__ew_grad_call grad = {c->func, CT__EW_GRAD_UNARY, c->op, {c->t, NULL, NULL}, 0, 1, c->lo, c->hi, c->self};
+    ct__ew_grad_call grad = {c->func, CT__EW_GRAD_UNARY, c->op, {c->t, NULL, NULL}, 0, 1, c->lo, c->hi, c->self, false};
     if ((st = ct__ew_grad_begin(&grad, &node)) != CT_OK) return st;
     ct_tensor *owned = NULL, *out = c->self ? c->self : ct__tensor_new(c->t->ndim, c->t->shape, d, ct_tensor_device(c->t), false);
     const ct_tensor *in = out ? in_dtype(c->t, d, &owned) : NULL;
@@ -516,7 +606,7 @@ ct_tensor *ct_where(const ct_tensor *condition, const ct_tensor *a, const ct_ten
     const ct_tensor *ca = out ? in_dtype(a, d, &a_owned) : NULL, *cb = ca ? in_dtype(b, d, &b_owned) : NULL;
     ct_status st = cb ? CT_OK : ct_last_status();
     ct__node *node = NULL;
-    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_WHERE, CT__EW_NUM_OPS, {condition, a, b}, 0, 1, NAN, NAN, NULL};
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_WHERE, CT__EW_NUM_OPS, {condition, a, b}, 0, 1, NAN, NAN, NULL, false};
     if (st == CT_OK) st = ct__ew_grad_begin(&grad, &node);
     if (st == CT_OK && ct_numel(out) > 0)
         st = CT_DISPATCH(ct_tensor_device(out), ew_where, ct__view_of(out), view_as(condition, ndim, shape),
@@ -556,7 +646,7 @@ ct_tensor *ct_masked_fill(const ct_tensor *t, const ct_tensor *mask, double valu
     if (ct__broadcast_shapes(t->ndim, t->shape, mask->ndim, mask->shape, &ndim, shape, __func__) != CT_OK) return NULL;
     ct_tensor *out = ct__tensor_new(ndim, shape, t->dtype, ct_tensor_device(t), false);
     ct__node *node = NULL;
-    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {t, mask, NULL}, 0, 1, NAN, NAN, NULL};
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {t, mask, NULL}, 0, 1, NAN, NAN, NULL, false};
     ct_status st = out ? ct__ew_grad_begin(&grad, &node) : ct_last_status();
     if (st == CT_OK) st = masked_fill_into(out, t, mask, value);
     ct__ew_grad_end(node, &grad, st == CT_OK ? out : NULL);
@@ -574,7 +664,7 @@ ct_status ct_masked_fill_(ct_tensor *self, const ct_tensor *mask, double value) 
         (st = check_in_place(self, ndim, shape, self->dtype, __func__, false)) != CT_OK)
         return st;
     ct__node *node = NULL;
-    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {self, mask, NULL}, 0, 1, NAN, NAN, self};
+    ct__ew_grad_call grad = {__func__, CT__EW_GRAD_MASKED_FILL, CT__EW_NUM_OPS, {self, mask, NULL}, 0, 1, NAN, NAN, self, false};
     if ((st = ct__ew_grad_begin(&grad, &node)) != CT_OK) return st;
     bool overlap = reads_overlap(self, mask); /* read the mask whole before writing self */
     ct_tensor *copy = overlap ? ct_clone(mask) : NULL;
