@@ -264,6 +264,17 @@ DimsOp moments_op(ct_status (*fn)(const ct_tensor *, int, const int *, double, b
 const std::vector<double> kTies = {1, 3, 3, 0, 3, 2, 2, 1, 2, 0, -1, -1, -1, -1, -1};
 const std::vector<double> kWithNaN = {1, NAN, 3, NAN, 0, 5, 2, 5};
 
+// 6 x 70 small integers with ties in every column, NaN in some (twice in a few), -inf in others.
+std::vector<double> nan_ties_6x70() {
+    std::vector<double> v(6 * 70);
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 70; j++) {
+            int k = (i * 31 + j * 17) % 11;
+            v[i * 70 + j] = k == 0 && j % 3 == 0 ? NAN : k == 1 ? -INFINITY : (double)(k % 3);
+        }
+    return v;
+}
+
 void register_index_cases() {
     using namespace cth;
     struct Op {
@@ -287,6 +298,11 @@ void register_index_cases() {
                           false, fn, fold, kExact);
             add_reduction(op.name, "int32_ties_dim0" + what, integers({60, 70}, -2, 2, CT_INT32), {0}, false, fn,
                           fold, kExact);
+            // the vectorised columns of float max/min with indices: ties, NaN (first one wins), -inf, long parts
+            add_reduction(op.name, "f32_ties_nan_columns" + what, given({6, 70}, nan_ties_6x70()), {0}, false, fn,
+                          fold, kExact);
+            add_reduction(op.name, "f64_columns_parts" + what, integers({3000, 90}, -3, 3, CT_FLOAT64), {0}, false,
+                          fn, fold, kExact);
             add_reduction(op.name, "f64_long_ties_parts" + what, integers({2, 100000}, 0, 3, CT_FLOAT64), {1}, false,
                           fn, fold, kExact);
             add_reduction(op.name, "scalar_0d" + what, uniform({}), {0}, false, fn, fold, kExact);

@@ -457,6 +457,12 @@ static bool has_fast_columns(const reducer *r) {
            (r->op == CT__RED_SUM || r->op == CT__RED_MEAN || r->op == CT__RED_AMAX || r->op == CT__RED_AMIN);
 }
 
+/* Whether the outer plan has a vectorised path for max / min with indices (f32_columns: values and first indices
+ * kept in the generic slots, so initialising, combining and finishing stay the general code's). */
+static bool has_fast_arg_columns(const reducer *r) {
+    return (r->dtype == CT_FLOAT32 || r->dtype == CT_FLOAT64) && (r->op == CT__RED_MAX || r->op == CT__RED_MIN);
+}
+
 /* Odometer step over the reduced dims: the next reduced position's element offset. */
 static inline void next_position(const ct__reduce_geom *g, int64_t *idx, int64_t *off) {
     for (int d = g->nreduced - 1; d >= 0; d--) {
@@ -530,6 +536,14 @@ static inline void next_position(const ct__reduce_geom *g, int64_t *idx, int64_t
             idx[d] = rest % g->red_shape[d];                                                                        \
             rest /= g->red_shape[d];                                                                                \
             off += idx[d] * g->red_stride[d];                                                                       \
+        }                                                                                                           \
+        if (r->op == CT__RED_MAX || r->op == CT__RED_MIN) { /* values and first indices, in the blocks' slots */    \
+            int64_t at[GROUP_BLOCKS * BLOCK];                                                                       \
+            for (int64_t j = 0; j < w; j++) acc[j] = (T)b[j / BLOCK].v[j % BLOCK], at[j] = b[j / BLOCK].n[j % BLOCK]; \
+            for (int64_t pos = r0; pos < r1; pos++)                                                                 \
+                S##_row_arg_extreme(acc, at, (const T *)base + off, w, pos, r->largest), next_position(g, idx, &off); \
+            for (int64_t j = 0; j < w; j++) b[j / BLOCK].v[j % BLOCK] = acc[j], b[j / BLOCK].n[j % BLOCK] = at[j];  \
+            return;                                                                                                 \
         }                                                                                                           \
         for (int64_t pos = r0; pos < r1;) {                                                                         \
             int64_t rows = r1 - pos < ROWS_CASCADE ? r1 - pos : ROWS_CASCADE, k = 0;                                \
@@ -652,7 +666,7 @@ static void reduce_columns(const reducer *r, acc_block *b, int64_t nb, int64_t l
     int nd = g->nreduced;
     int64_t idx[CT_MAX_DIMS], off = 0, rest = r0;
     if (r0 >= r1) return; /* nothing, or an empty reduced dim */
-    if (kstep == 1 && has_fast_columns(r)) {
+    if (kstep == 1 && (has_fast_columns(r) || has_fast_arg_columns(r))) {
         if (r->dtype == CT_FLOAT32) f32_columns(r, b, nb, last, base, r0, r1);
         else f64_columns(r, b, nb, last, base, r0, r1);
         return;

@@ -297,6 +297,27 @@ static const f64_mask8 f64_folds8[] = {f64_FOLDS8};
         }                                                                                                           \
     }                                                                                                               \
                                                                                                                     \
+    /* max / min with the index of the first occurrence: row (reduced position pos) into acc and at, where at < 0  \
+     * marks an empty slot. A NaN beats a number and, once in, stays; ties keep the earlier position. */            \
+    RED_CLONES static void S##_row_arg_extreme(T *acc, int64_t *at, const T *row, int64_t w, int64_t pos,            \
+                                               bool largest) {                                                      \
+        if (largest) {                                                                                              \
+            _Pragma("omp simd") for (int64_t j = 0; j < w; j++) {                                                   \
+                T x = row[j], a = acc[j];                                                                           \
+                bool take = at[j] < 0 || (x != x ? a == a : x > a);                                                 \
+                acc[j] = take ? x : a;                                                                              \
+                at[j] = take ? pos : at[j];                                                                         \
+            }                                                                                                       \
+        } else {                                                                                                    \
+            _Pragma("omp simd") for (int64_t j = 0; j < w; j++) {                                                   \
+                T x = row[j], a = acc[j];                                                                           \
+                bool take = at[j] < 0 || (x != x ? a == a : x < a);                                                 \
+                acc[j] = take ? x : a;                                                                              \
+                at[j] = take ? pos : at[j];                                                                         \
+            }                                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+                                                                                                                    \
     /* acc = the extreme of acc and four rows (fewer accumulator updates). */                                     \
     RED_CLONES static void S##_row_extreme4(T *acc, const T *r0, const T *r1, const T *r2, const T *r3, int64_t w,  \
                                             bool largest) {                                                         \
