@@ -1,12 +1,13 @@
-/* CPU GEMM (kernels/blas.h): float32 on ctorch's own AVX-512 GEMM (gemm_avx512.c) where the CPU has AVX-512 and
- * the product is not tiny, everything else on OpenBLAS: one cblas_sgemm/dgemm per batch item, row-major, with the
- * operands' transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call itself,
- * except in a batch of small products, which the CPU pool splits by item (below). The bias rows and the k == 0 case
- * (where only beta * C remains) are done here for OpenBLAS, so BLAS never sees an empty inner dim; the AVX-512 GEMM
- * applies beta and bias in its store.
+/* CPU GEMM (kernels/blas.h): float32 and float64 on ctorch's own AVX-512 GEMM (gemm_avx512.c) where the CPU has
+ * AVX-512 and the product is not tiny, everything else on OpenBLAS: one cblas_sgemm/dgemm per batch item, row-major,
+ * with the operands' transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call
+ * itself, except in a batch of small products, which the CPU pool splits by item (below). The bias rows and the
+ * k == 0 case (where only beta * C remains) are done here for OpenBLAS, so BLAS never sees an empty inner dim; the
+ * AVX-512 GEMM applies beta and bias in its store.
  *
  * The routing rule, from measurements on the 2-core Sapphire Rapids machine (2 threads, best of several runs on a
  * quiet machine, ms, own GEMM vs OpenBLAS 0.3.21; PyTorch with MKL for reference):
+ *   float32
  *     square 32^3         0.0005  vs 0.0004   (PyTorch 0.0012)   OpenBLAS
  *     square 64^3         0.0029  vs 0.0023   (PyTorch 0.0044)   OpenBLAS
  *     square 128^3        0.0135  vs 0.0213   (PyTorch 0.0143)   own
@@ -20,8 +21,25 @@
  *     linear 512x4096x1024 + bias 11.9 vs 12.3 (PyTorch 11.5)   own
  *     A^T 1024^3          5.36    vs 5.71     (PyTorch 5.72)     own
  *     bmm 8x256x256x64    0.174   vs 0.207    (PyTorch 0.173)    own
- * So: float32 with m * n * k >= OWN_MIN_MNK (per batch item) goes to the own GEMM; smaller products, where
- * OpenBLAS's lighter setup wins (both are far ahead of PyTorch there), and float64 stay on OpenBLAS. */
+ *   float64 (measured on a machine shared with other builds: best of 4-8 interleaved runs)
+ *     square 32^3         0.0009  vs 0.0007   (PyTorch 0.0019)   OpenBLAS
+ *     square 48^3         0.0022  vs 0.0022   (PyTorch 0.0034)   either
+ *     square 64^3         0.0046  vs 0.0051   (PyTorch 0.0059)   own
+ *     square 96^3         0.0117  vs 0.0170   (PyTorch 0.0126)   own
+ *     square 128^3        0.0275  vs 0.0390   (PyTorch 0.0266)   own
+ *     square 256^3        0.187   vs 0.248    (PyTorch 0.185)    own
+ *     square 512^3        1.52    vs 1.68     (PyTorch 1.50)     own
+ *     square 1024^3       12.3    vs 13.6     (PyTorch 11.4)     own (175 vs 157 GFLOP/s; PyTorch 189)
+ *     square 2048^3       100.8   vs 105.4    (PyTorch 97.4)     own
+ *     linear 512x4096x1024 + bias 25.5 vs 26.9 (PyTorch 25.7)   own
+ *     A^T 1024^3          12.7    vs 13.8     (PyTorch 11.5)     own
+ *     B^T 1024^3          12.5    vs 13.9     (PyTorch 11.4)     own
+ *     bmm 8x256x256x64    0.391   vs 0.502    (PyTorch 0.372)    own
+ * So: float32 with m * n * k >= OWN_MIN_MNK_F32 = 96^3 and float64 with m * n * k >= OWN_MIN_MNK_F64 = 64^3 (per
+ * batch item) go to the own GEMM; smaller products, where OpenBLAS's lighter setup wins (both are far ahead of
+ * PyTorch there), stay on OpenBLAS. The own GEMM's results do not depend on the thread count; OpenBLAS's float64
+ * ones do for some shapes (64x900x100: dgemm on 1 and 2 threads differ in the last bits), one more reason to take
+ * float64 to the own GEMM early. */
 #include <cblas.h>
 #include <limits.h>
 #include <string.h>
@@ -91,12 +109,15 @@ static void gemm_items(int64_t begin, int64_t end, void *ctx) {
 }
 
 /* Whether the product g goes to ctorch's AVX-512 GEMM instead of OpenBLAS (the rule in the top comment). */
-#define OWN_MIN_MNK (96.0 * 96 * 96)
+#define OWN_MIN_MNK_F32 (96.0 * 96 * 96)
+#define OWN_MIN_MNK_F64 (64.0 * 64 * 64)
 
 /* alpha == 0 stays on BLAS, which then skips the product (NaN and inf in A and B included). */
 static bool use_own_gemm(const ct__gemm *g) {
-    if (g->dtype != CT_FLOAT32 || g->alpha == 0 || !ct__gemm_avx512_available()) return false;
-    return (double)g->m * (double)g->n * (double)g->k >= OWN_MIN_MNK;
+    bool floating = g->dtype == CT_FLOAT32 || g->dtype == CT_FLOAT64;
+    if (!floating || g->alpha == 0 || !ct__gemm_avx512_available()) return false;
+    double mnk = (double)g->m * (double)g->n * (double)g->k;
+    return mnk >= (g->dtype == CT_FLOAT32 ? OWN_MIN_MNK_F32 : OWN_MIN_MNK_F64);
 }
 
 ct_status ct__cpu_gemm(const ct__gemm *g) {
@@ -105,7 +126,7 @@ ct_status ct__cpu_gemm(const ct__gemm *g) {
         return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "GEMM of %s", ct_dtype_name(g->dtype));
     if (!fits_int(g))
         return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "a matrix dim or leading dim beyond %d is not supported by BLAS", INT_MAX);
-    if (g->k > 0 && use_own_gemm(g)) return ct__gemm_avx512_f32(g);
+    if (g->k > 0 && use_own_gemm(g)) return g->dtype == CT_FLOAT32 ? ct__gemm_avx512_f32(g) : ct__gemm_avx512_f64(g);
     double beta = g->beta;
     if (g->bias) bias_rows(g), beta = 1;
     if (g->k == 0) {
