@@ -20,7 +20,7 @@ extern "C" {
  * When bias is not NULL (n contiguous elements of dtype), every row of C_b is first set to bias, and beta is
  * taken as 1: C_b = alpha * op(A_b) op(B_b) + bias. k == 0 leaves beta * C_b (or the bias rows). */
 typedef struct ct__gemm {
-    ct_dtype dtype; /* CT_FLOAT32 or CT_FLOAT64 */
+    ct_dtype dtype; /* CT_FLOAT32 or CT_FLOAT64; on the CPU also CT_INT64, CT_INT32, CT_UINT8 */
     int64_t batch, m, n, k;
     const void *a;
     int64_t lda, stride_a;
@@ -36,6 +36,9 @@ typedef struct ct__gemm {
 } ct__gemm;
 
 ct_status ct__cpu_gemm(const ct__gemm *g);
+/* The integer (int64, int32, uint8) GEMM behind ct__cpu_gemm (runtime/cpu/gemm_int.c): wrapping arithmetic, alpha
+ * and beta truncated to the type (the front end has checked they fit). */
+ct_status ct__cpu_gemm_int(const ct__gemm *g);
 #ifdef CTORCH_HAVE_CUDA
 ct_status ct__cuda_gemm(int dev, const ct__gemm *g);
 #endif

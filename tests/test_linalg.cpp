@@ -385,8 +385,8 @@ TEST(LinalgErrors, Mm) {
     expect_error(CT_ERR_SHAPE, "self must be a matrix");
     EXPECT_EQ(ct_mm(zeros({2, 3}), zeros({3})), nullptr);
     expect_error(CT_ERR_SHAPE, "mat2 must be a matrix");
-    EXPECT_EQ(ct_mm(zeros({2, 3}, CT_INT64), zeros({3, 5}, CT_INT64)), nullptr);
-    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"mm\" not implemented for 'Long'");
+    EXPECT_EQ(ct_mm(zeros({2, 3}, CT_BOOL), zeros({3, 5}, CT_BOOL)), nullptr);
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
     EXPECT_EQ(ct_mm(zeros({2, 3}, CT_INT64), zeros({3, 5})), nullptr);
     expect_error(CT_ERR_DTYPE, "expected m1 and m2 to have the same dtype, but got: long int != float");
     ct_scope_end();
@@ -401,8 +401,12 @@ TEST(LinalgErrors, BmmDotMv) {
     expect_error(CT_ERR_SHAPE, "batch2 must be a 3D tensor");
     EXPECT_EQ(ct_bmm(zeros({2, 3, 4}), zeros({3, 4, 5})), nullptr);
     expect_error(CT_ERR_SHAPE, "Expected size for first two dimensions of batch2 tensor to be: [2, 4] but got: [3, 4].");
-    EXPECT_EQ(ct_bmm(zeros({2, 3, 4}, CT_INT32), zeros({2, 4, 5}, CT_INT32)), nullptr);
-    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"bmm\" not implemented for 'Int'");
+    EXPECT_EQ(ct_bmm(zeros({2, 3, 4}, CT_BOOL), zeros({2, 4, 5}, CT_BOOL)), nullptr);
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"bmm\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_dot(zeros({3}, CT_BOOL), zeros({3}, CT_BOOL)), nullptr);
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"dot\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_mv(zeros({2, 3}, CT_BOOL), zeros({3}, CT_BOOL)), nullptr);
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"addmv_impl_cpu\" not implemented for 'Bool'");
     EXPECT_EQ(ct_dot(zeros({3}), zeros({4})), nullptr);
     expect_error(CT_ERR_SHAPE,
                  "inconsistent tensor size, expected tensor [3] and src [4] to have the same number of elements, but "
@@ -434,7 +438,9 @@ TEST(LinalgErrors, Matmul) {
     EXPECT_EQ(ct_matmul(zeros({2, 3}), zeros({3, 4}, CT_FLOAT64)), nullptr);
     expect_error(CT_ERR_DTYPE, "expected m1 and m2 to have the same dtype, but got: float != double");
     EXPECT_EQ(ct_matmul(zeros({2, 3}, CT_BOOL), zeros({3, 4}, CT_BOOL)), nullptr);
-    expect_error(CT_ERR_NOT_IMPLEMENTED, "not implemented for 'Bool'");
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+    EXPECT_EQ(ct_matmul(zeros({2, 2, 3}, CT_BOOL), zeros({2, 3, 4}, CT_BOOL)), nullptr);
+    expect_error(CT_ERR_NOT_IMPLEMENTED, "\"bmm\" not implemented for 'Bool'");
     ct_scope_end();
     ct_clear_error(); // leave no error pending for the tests that follow
 }
@@ -497,3 +503,140 @@ TEST(LinalgErrors, MixedDevicesAreRefused) {
 }
 
 } // namespace
+
+// ---- integer products (the CPU's, as PyTorch's: wrapping arithmetic) ----------------------------------------------
+
+namespace {
+// a @ b for row-major int64 matrices, wrapping, as the reference.
+std::vector<int64_t> int_mm(const std::vector<int64_t> &a, const std::vector<int64_t> &b, int64_t m, int64_t k,
+                            int64_t n) {
+    std::vector<int64_t> c(m * n, 0);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            uint64_t acc = 0;
+            for (int64_t p = 0; p < k; p++) acc += (uint64_t)a[i * k + p] * (uint64_t)b[p * n + j];
+            c[i * n + j] = (int64_t)acc;
+        }
+    return c;
+}
+
+std::vector<int64_t> ints(int64_t n, int64_t lo, int64_t hi, uint32_t seed) {
+    std::vector<int64_t> v(n);
+    for (auto &x : v) {
+        seed = seed * 1664525u + 1013904223u;
+        x = lo + (int64_t)(seed >> 8) % (hi - lo + 1);
+    }
+    return v;
+}
+
+ct_tensor *int_tensor(const std::vector<int64_t> &v, std::vector<int64_t> shape, ct_dtype dtype) {
+    ct_tensor *t64 = ct_tensor_from_data(v.data(), (int)shape.size(), shape.data(), CT_INT64, CT_DEVICE_CPU);
+    ct_tensor *t = ct_to_dtype(t64, dtype);
+    ct_release(t64);
+    return t;
+}
+
+std::vector<int64_t> int_values(const ct_tensor *t) {
+    ct_tensor *t64 = ct_to_dtype(t, CT_INT64);
+    std::vector<int64_t> v(ct_numel(t64));
+    EXPECT_EQ(ct_copy_to_buffer(t64, v.data(), v.size() * sizeof(int64_t)), CT_OK);
+    ct_release(t64);
+    return v;
+}
+
+// v cast as PyTorch casts to dtype (wrapping to the width)
+std::vector<int64_t> wrapped(std::vector<int64_t> v, ct_dtype dtype) {
+    for (auto &x : v) x = dtype == CT_INT32 ? (int64_t)(int32_t)(uint32_t)x : dtype == CT_UINT8 ? (int64_t)(uint8_t)x : x;
+    return v;
+}
+} // namespace
+
+TEST(LinalgIntegers, MmEveryDtypeAndLayoutWraps) {
+    ct_scope_begin();
+    const int64_t m = 37, k = 53, n = 41; // across the pool's row pieces, with odd sizes
+    for (ct_dtype dtype : {CT_INT64, CT_INT32, CT_UINT8}) {
+        // int64: products near 2^62 so the sums wrap; int32 and uint8 wrap at their own width
+        int64_t hi = dtype == CT_INT64 ? (int64_t)1 << 31 : dtype == CT_INT32 ? 1 << 20 : 255;
+        int64_t lo = dtype == CT_UINT8 ? 0 : -hi;
+        auto av = wrapped(ints(m * k, lo, hi, 1), dtype), bv = wrapped(ints(k * n, lo, hi, 2), dtype);
+        auto want = wrapped(int_mm(av, bv, m, k, n), dtype);
+        ct_tensor *a = int_tensor(av, {m, k}, dtype), *b = int_tensor(bv, {k, n}, dtype);
+        ct_tensor *c = ct_mm(a, b);
+        ASSERT_TRUE(c) << ct_last_error();
+        EXPECT_EQ(ct_tensor_dtype(c), dtype);
+        EXPECT_EQ(int_values(c), want) << ct_dtype_name(dtype);
+        // the same product with A and B stored transposed (read through transpose flags, B copied row-major)
+        ct_tensor *at = ct_contiguous(ct_t(a)), *bt = ct_contiguous(ct_t(b));
+        ct_tensor *c2 = ct_mm(ct_t(at), ct_t(bt));
+        ASSERT_TRUE(c2) << ct_last_error();
+        EXPECT_EQ(int_values(c2), want) << ct_dtype_name(dtype) << " transposed";
+    }
+    ct_scope_end();
+}
+
+TEST(LinalgIntegers, ByHandAndEdgeShapes) {
+    ct_scope_begin();
+    // uint8 wraps: 200 * 200 * 2 = 80000 = 128 (mod 256), as torch.mm of uint8
+    ct_tensor *u = int_tensor({200, 200, 200, 200}, {2, 2}, CT_UINT8);
+    EXPECT_EQ(int_values(ct_mm(u, u)), (std::vector<int64_t>{128, 128, 128, 128}));
+    // int64 wraps: 2^62 * 4 = 0
+    ct_tensor *big = int_tensor({(int64_t)1 << 62}, {1, 1}, CT_INT64), *four = int_tensor({4}, {1, 1}, CT_INT64);
+    EXPECT_EQ(int_values(ct_mm(big, four)), (std::vector<int64_t>{0}));
+    // dot, mv, a vector times a matrix, bmm with a broadcast operand, k == 0
+    ct_tensor *v = int_tensor({1, -2, 3}, {3}, CT_INT32), *w = int_tensor({4, 5, -6}, {3}, CT_INT32);
+    EXPECT_EQ(int_values(ct_dot(v, w)), (std::vector<int64_t>{4 - 10 - 18}));
+    EXPECT_EQ(int_values(ct_matmul(v, w)), (std::vector<int64_t>{-24}));
+    ct_tensor *mat = int_tensor({1, 2, 3, 4, 5, 6}, {2, 3}, CT_INT32);
+    EXPECT_EQ(int_values(ct_mv(mat, v)), (std::vector<int64_t>{6, 12}));
+    ct_tensor *mat_t = int_tensor({1, 2, 3, 4, 5, 6}, {3, 2}, CT_INT32);
+    EXPECT_EQ(int_values(ct_matmul(v, mat_t)), (std::vector<int64_t>{10, 12}));
+    ct_tensor *batch = int_tensor({1, 0, 0, 1, 2, 0, 0, 2}, {2, 2, 2}, CT_INT64);
+    ct_tensor *one = int_tensor({1, 2, 3, 4}, {2, 2}, CT_INT64);
+    EXPECT_EQ(int_values(ct_matmul(batch, one)), (std::vector<int64_t>{1, 2, 3, 4, 2, 4, 6, 8}));
+    ct_tensor *empty_k = ct_mm(ct_zeros(2, S({2, 0}).data(), CT_INT64, CT_DEVICE_CPU),
+                               ct_zeros(2, S({0, 3}).data(), CT_INT64, CT_DEVICE_CPU));
+    EXPECT_EQ(int_values(empty_k), (std::vector<int64_t>(6, 0)));
+    ct_scope_end();
+}
+
+TEST(LinalgIntegers, AddmmAndLinearTruncateAlphaBeta) {
+    ct_scope_begin();
+    ct_tensor *ones = int_tensor({1, 1, 1, 1}, {2, 2}, CT_INT32);
+    // torch.addmm(i, i, i, alpha=2.7): alpha becomes 2 -> 1 + 2 * 2 = 5; beta=-1.5 becomes -1 -> -1 + 2 = 1
+    EXPECT_EQ(int_values(ct_addmm(ones, ones, ones, 1, 2.7)), (std::vector<int64_t>(4, 5)));
+    EXPECT_EQ(int_values(ct_addmm(ones, ones, ones, -1.5, 1)), (std::vector<int64_t>(4, 1)));
+    EXPECT_EQ(int_values(ct_addmm(ones, ones, ones, 0.5, 3)), (std::vector<int64_t>(4, 6))); // beta 0: C not used
+    // uint8 takes a negative alpha, wrapping: 200 + (-1) * 128 = 72, as torch
+    ct_tensor *u = int_tensor({200, 200, 200, 200}, {2, 2}, CT_UINT8);
+    EXPECT_EQ(int_values(ct_addmm(u, u, u, 1, -1)), (std::vector<int64_t>(4, 72)));
+    // linear with an integer bias: x @ W^T + b
+    ct_tensor *x = int_tensor({1, 2, 3, 4}, {2, 2}, CT_INT64), *wt = int_tensor({1, 0, 1, 1, 0, 2}, {3, 2}, CT_INT64);
+    ct_tensor *b = int_tensor({10, 20, 30}, {3}, CT_INT64);
+    EXPECT_EQ(int_values(ct_linear(x, wt, b)), (std::vector<int64_t>{11, 23, 34, 13, 27, 38}));
+    // alpha or beta that do not fit the dtype: PyTorch's words
+    EXPECT_EQ(ct_addmm(ones, ones, ones, 1, 1e10), nullptr);
+    expect_error(CT_ERR_INVALID_ARGUMENT, "value cannot be converted to type int without overflow");
+    EXPECT_EQ(ct_addmm(ones, ones, ones, NAN, 1), nullptr);
+    expect_error(CT_ERR_INVALID_ARGUMENT, "value cannot be converted to type int without overflow");
+    EXPECT_EQ(ct_addmm(u, u, u, 300, 1), nullptr);
+    expect_error(CT_ERR_INVALID_ARGUMENT, "value cannot be converted to type uint8_t without overflow");
+    ct_tensor *l = int_tensor({1}, {1, 1}, CT_INT64);
+    EXPECT_EQ(ct_addmm(l, l, l, 1, 1e30), nullptr);
+    expect_error(CT_ERR_INVALID_ARGUMENT, "value cannot be converted to type int64_t without overflow");
+    ct_scope_end();
+    ct_clear_error();
+}
+
+TEST(LinalgIntegers, ResultsDoNotDependOnTheThreadCount) {
+    ct_scope_begin();
+    int saved = ct_get_num_threads();
+    auto av = ints(300 * 70, -1000, 1000, 3), bv = ints(70 * 90, -1000, 1000, 4);
+    ct_tensor *a = int_tensor(av, {300, 70}, CT_INT64), *b = int_tensor(bv, {70, 90}, CT_INT64);
+    std::vector<int64_t> want = int_mm(av, bv, 300, 70, 90);
+    for (int threads : {1, 2, 3}) {
+        ct_set_num_threads(threads);
+        EXPECT_EQ(int_values(ct_mm(a, b)), want) << threads << " threads";
+    }
+    ct_set_num_threads(saved);
+    ct_scope_end();
+}

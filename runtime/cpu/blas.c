@@ -3,7 +3,7 @@
  * with the operands' transpose flags and leading dims passed through (no copies here). OpenBLAS threads each call
  * itself, except in a batch of small products, which the CPU pool splits by item (below). The bias rows and the
  * k == 0 case (where only beta * C remains) are done here for OpenBLAS, so BLAS never sees an empty inner dim; the
- * AVX-512 GEMM applies beta and bias in its store.
+ * AVX-512 GEMM applies beta and bias in its store. Integer products go to gemm_int.c.
  *
  * The routing rule, from measurements on the 2-core Sapphire Rapids machine (2 threads, best of several runs on a
  * quiet machine, ms, own GEMM vs OpenBLAS 0.3.21; PyTorch with MKL for reference):
@@ -122,6 +122,7 @@ static bool use_own_gemm(const ct__gemm *g) {
 
 ct_status ct__cpu_gemm(const ct__gemm *g) {
     if (g->batch == 0 || g->m == 0 || g->n == 0) return CT_OK;
+    if (g->dtype == CT_INT64 || g->dtype == CT_INT32 || g->dtype == CT_UINT8) return ct__cpu_gemm_int(g);
     if (g->dtype != CT_FLOAT32 && g->dtype != CT_FLOAT64)
         return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "GEMM of %s", ct_dtype_name(g->dtype));
     if (!fits_int(g))

@@ -18,10 +18,25 @@
 
 /* ---- dtype names and checks ------------------------------------------------------------------------------------- */
 
-/* PyTorch prints dtypes in its matmul messages either as C type names ("float != double") or as ScalarType names
- * ("'Long'", "Float and Double"). */
-/* Both operands present, on one device, of one dtype, and that dtype one BLAS multiplies. */
-static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const char *func, const char *op) {
+/* The kernel PyTorch runs for a product, which its "not implemented for" messages name: on the CPU and on CUDA. */
+typedef enum { KIND_MM, KIND_MV, KIND_BMM, KIND_DOT } product_kind;
+
+static const char *kernel_name(product_kind kind, bool cuda) {
+    switch (kind) {
+    case KIND_MM: return cuda ? "addmm_cuda" : "addmm_impl_cpu_";
+    case KIND_MV: return cuda ? "addmv_impl_cuda" : "addmv_impl_cpu";
+    case KIND_BMM: return cuda ? "bmm_cuda" : "bmm";
+    default: return "dot";
+    }
+}
+
+static bool is_float(ct_dtype d) { return d == CT_FLOAT32 || d == CT_FLOAT64; }
+static bool is_integer(ct_dtype d) { return d == CT_INT64 || d == CT_INT32 || d == CT_UINT8; }
+
+/* Both operands present, on one device, of one dtype, and that dtype one the device multiplies: float32 and
+ * float64 everywhere, int64, int32 and uint8 on the CPU (as PyTorch: its CUDA products are floating only). PyTorch
+ * prints the dtypes as C type names ("float != double") or ScalarType names ("'Long'"). */
+static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const char *func, product_kind kind) {
     ct_status st = ct__check_tensor(a, func, "a");
     if (st == CT_OK) st = ct__check_tensor(b, func, "b");
     if (st == CT_OK) st = ct__check_same_device(a, b, func);
@@ -29,9 +44,23 @@ static ct_status check_operands(const ct_tensor *a, const ct_tensor *b, const ch
     if (a->dtype != b->dtype)
         return ct__error(CT_ERR_DTYPE, func, "expected m1 and m2 to have the same dtype, but got: %s != %s",
                          ct__c_type_name(a->dtype), ct__c_type_name(b->dtype));
-    if (a->dtype != CT_FLOAT32 && a->dtype != CT_FLOAT64)
-        return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "\"%s\" not implemented for '%s'", op,
+    bool cuda = a->storage->device.type == CT_CUDA;
+    if (!is_float(a->dtype) && (cuda || !is_integer(a->dtype)))
+        return ct__error(CT_ERR_NOT_IMPLEMENTED, func, "\"%s\" not implemented for '%s'", kernel_name(kind, cuda),
                          ct__scalar_type_name(a->dtype));
+    return CT_OK;
+}
+
+/* An integer product's alpha or beta, which PyTorch converts to the dtype (truncating toward zero) and refuses when
+ * it does not fit: NaN, infinities and values beyond the type's range (uint8 takes -255..255, negative values
+ * wrapping). */
+static ct_status check_int_scalar(double v, ct_dtype dtype, const char *func) {
+    double lo = dtype == CT_INT32 ? -2147483648.0 : dtype == CT_UINT8 ? -255.0 : -9223372036854775808.0;
+    double hi = dtype == CT_INT32 ? 2147483647.0 : dtype == CT_UINT8 ? 255.0 : 9223372036854775807.0;
+    bool fits = v >= lo && (dtype == CT_INT64 ? v < 9223372036854775808.0 : v <= hi); /* false for NaN */
+    if (!fits)
+        return ct__error(CT_ERR_INVALID_ARGUMENT, func, "value cannot be converted to type %s without overflow",
+                         dtype == CT_INT32 ? "int" : dtype == CT_UINT8 ? "uint8_t" : "int64_t");
     return CT_OK;
 }
 
@@ -171,7 +200,7 @@ static ct_tensor *dot_impl(const ct_tensor *a, const ct_tensor *b, const char *f
                   ct__scalar_type_name(a->dtype), ct__scalar_type_name(b->dtype));
         return NULL;
     }
-    if (check_operands(a, b, func, "dot") != CT_OK) return NULL;
+    if (check_operands(a, b, func, KIND_DOT) != CT_OK) return NULL;
     int64_t k = a->shape[0];
     if (b->shape[0] != k) {
         ct__error(CT_ERR_SHAPE, func,
@@ -222,7 +251,7 @@ ct_tensor *ct_dot(const ct_tensor *a, const ct_tensor *b) {
 }
 
 ct_tensor *ct_mv(const ct_tensor *mat, const ct_tensor *vec) {
-    if (check_operands(mat, vec, __func__, "mv") != CT_OK) return NULL;
+    if (check_operands(mat, vec, __func__, KIND_MV) != CT_OK) return NULL;
     if (mat->ndim != 2 || vec->ndim != 1) {
         CT_FAIL(CT_ERR_SHAPE, "vector + matrix @ vector expected, got 1, %d, %d", mat->ndim, vec->ndim);
         return NULL;
@@ -236,7 +265,7 @@ ct_tensor *ct_mm(const ct_tensor *a, const ct_tensor *b) {
         CT_FAIL(CT_ERR_SHAPE, "%s must be a matrix", a->ndim != 2 ? "self" : "mat2");
         return NULL;
     }
-    if (check_operands(a, b, __func__, "mm") != CT_OK) return NULL;
+    if (check_operands(a, b, __func__, KIND_MM) != CT_OK) return NULL;
     return ct__record_matmul(mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, __func__), a, b, "MmBackward0");
 }
 
@@ -257,7 +286,7 @@ ct_tensor *ct_bmm(const ct_tensor *a, const ct_tensor *b) {
         CT_FAIL(CT_ERR_SHAPE, "%s must be a 3D tensor", a->ndim != 3 ? "batch1" : "batch2");
         return NULL;
     }
-    if (check_operands(a, b, __func__, "bmm") != CT_OK) return NULL;
+    if (check_operands(a, b, __func__, KIND_BMM) != CT_OK) return NULL;
     if (check_batch2(a->shape[0], a->shape[2], b->shape[0], b->shape[1], __func__) != CT_OK) return NULL;
     return ct__record_matmul(product(a, b, 3, (int64_t[]){a->shape[0], a->shape[1], b->shape[2]}), a, b,
                              "BmmBackward0");
@@ -313,7 +342,10 @@ done:
 static ct_tensor *matmul_unrecorded(const ct_tensor *a, const ct_tensor *b) {
     int da = a->ndim, db = b->ndim;
     if (da == 1 && db == 1) return dot_impl(a, b, "ct_matmul");
-    if (check_operands(a, b, "ct_matmul", "matmul") != CT_OK) return NULL;
+    int64_t row_stride;
+    bool folded = da >= 3 && db <= 2 && collapsed_stride(a, da - 1, &row_stride);
+    product_kind kind = da == 2 && db == 1 ? KIND_MV : (da <= 2 && db <= 2) || folded ? KIND_MM : KIND_BMM;
+    if (check_operands(a, b, "ct_matmul", kind) != CT_OK) return NULL;
     if (da == 2 && db == 1) return mv_impl(a, b, 1, a->shape, "ct_matmul");
     if (da == 1 && db == 2) {
         ct_tensor *row = view2(a, 1, a->shape[0], a->shape[0] * a->stride[0], a->stride[0]);
@@ -322,8 +354,7 @@ static ct_tensor *matmul_unrecorded(const ct_tensor *a, const ct_tensor *b) {
         return out;
     }
     if (da == 2 && db == 2) return mm_impl(a, b, 2, (int64_t[]){a->shape[0], b->shape[1]}, "ct_matmul");
-    int64_t row_stride;
-    if (da >= 3 && db <= 2 && collapsed_stride(a, da - 1, &row_stride)) return matmul_folded(a, b, row_stride);
+    if (folded) return matmul_folded(a, b, row_stride);
     return matmul_batched(a, b);
 }
 
@@ -361,7 +392,10 @@ ct_tensor *ct_addmm(const ct_tensor *input, const ct_tensor *mat1, const ct_tens
                 mat1->ndim != 2 ? mat1->ndim : mat2->ndim);
         return NULL;
     }
-    if (check_operands(mat1, mat2, __func__, "addmm") != CT_OK || check_addend(input, mat2, __func__) != CT_OK)
+    if (check_operands(mat1, mat2, __func__, KIND_MM) != CT_OK || check_addend(input, mat2, __func__) != CT_OK)
+        return NULL;
+    if (is_integer(mat1->dtype) && (check_int_scalar(beta, mat1->dtype, __func__) != CT_OK ||
+                                    check_int_scalar(alpha, mat1->dtype, __func__) != CT_OK))
         return NULL;
     if (mat1->shape[1] != mat2->shape[0]) {
         CT_FAIL(CT_ERR_SHAPE, "mat1 and mat2 shapes cannot be multiplied (%lldx%lld and %lldx%lld)",
@@ -414,7 +448,7 @@ ct_tensor *ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tenso
                 weight->ndim);
         return NULL;
     }
-    if (check_operands(x, weight, __func__, "linear") != CT_OK) return NULL;
+    if (check_operands(x, weight, __func__, KIND_MM) != CT_OK) return NULL;
     int64_t in = x->shape[x->ndim - 1], rows = 1, shape[CT_MAX_DIMS];
     for (int d = 0; d < x->ndim - 1; d++) rows *= x->shape[d], shape[d] = x->shape[d];
     shape[x->ndim - 1] = weight->shape[0];
