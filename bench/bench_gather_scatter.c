@@ -5,13 +5,15 @@
  *   gather:        index read + input element read + output write   = (8 + 4 + 4) n  (int64 index; 4 + 4 + 4 int32)
  *   index_select:  rows read + rows written + the row indices       = 8 n + 8 rows
  *   scatter_add:   index read + src read + self element read+write  = (8 + 4 + 8) n
+ *   index_add_:    rows of src read + rows of self read and written  = 12 n + 8 rows (dim 0, random rows)
+ *   masked_select: input and mask read, the selected half written    = (4 + 1 + 2) n (mask: x > 0.5)
  * Shapes are rows x cols of the iterated tensor. On CUDA scatter_add also runs in deterministic mode (sort by
  * destination); on the CPU that mode is the default path, so it is not repeated. */
 #include <stdio.h>
 
 #include "bench.h"
 
-typedef enum { OP_GATHER, OP_INDEX_SELECT, OP_SCATTER_ADD } op_kind;
+typedef enum { OP_GATHER, OP_INDEX_SELECT, OP_SCATTER_ADD, OP_INDEX_ADD, OP_MASKED_SELECT } op_kind;
 
 typedef struct work {
     op_kind op;
@@ -22,8 +24,10 @@ typedef struct work {
 static int run(void *p) {
     const work *w = p;
     if (w->op == OP_SCATTER_ADD) return ct_scatter_add_(w->input, w->dim, w->index, w->src) != CT_OK;
-    ct_tensor *y = w->op == OP_GATHER ? ct_gather(w->input, w->dim, w->index)
-                                      : ct_index_select(w->input, w->dim, w->index);
+    if (w->op == OP_INDEX_ADD) return ct_index_add_(w->input, w->dim, w->index, w->src, 1.0) != CT_OK;
+    ct_tensor *y = w->op == OP_GATHER         ? ct_gather(w->input, w->dim, w->index)
+                   : w->op == OP_MASKED_SELECT ? ct_masked_select(w->input, w->index)
+                                               : ct_index_select(w->input, w->dim, w->index);
     ct_release(y);
     return y == NULL;
 }
@@ -33,7 +37,7 @@ static void measure(const bench_options *opt, const char *name, work *w, int64_t
                     double limit) {
     char shape[48];
     snprintf(shape, sizeof shape, "%lldx%lld", (long long)rows, (long long)cols);
-    if (!w->input || !w->index || (w->op == OP_SCATTER_ADD && !w->src)) {
+    if (!w->input || !w->index || ((w->op == OP_SCATTER_ADD || w->op == OP_INDEX_ADD) && !w->src)) {
         fprintf(stderr, "bench_gather_scatter: %s\n", ct_last_error());
         return;
     }
@@ -64,6 +68,11 @@ static void bench_size(const bench_options *opt, int64_t rows, int64_t cols) {
         measure(opt, "scatter_add_dim0_deterministic", &add, rows, cols, 20.0 * (double)n, limit);
         ct_use_deterministic_algorithms(false);
     }
+
+    work index_add = {OP_INDEX_ADD, 0, ct_zeros(2, shape, CT_FLOAT32, dev), sel.index, input};
+    measure(opt, "index_add_dim0", &index_add, rows, cols, 12.0 * (double)n + 8.0 * (double)rows, limit);
+    work masked = {OP_MASKED_SELECT, 0, input, ct_gt_scalar(input, 0.5), NULL};
+    measure(opt, "masked_select", &masked, rows, cols, 7.0 * (double)n, limit);
     ct_scope_end();
 }
 

@@ -1,6 +1,7 @@
 /* Reductions and softmax against the device's copy bandwidth: sum over everything, over the last dim (rows) and
  * over the first dim (columns), amax over everything and over the first dim, mean, max (values and indices) and
- * logsumexp over the last dim, softmax over the last and the first dim, log_softmax over the last dim, on float32
+ * logsumexp over the last dim, softmax over the last and the first dim, log_softmax over the last dim, argmax over
+ * the first dim, count_nonzero over everything, and any over the last dim of a bool matrix (x > 0.5), on float32
  * square matrices from 1 MiB to 1 GiB (--quick: the two smallest), then float64 on the two smallest sides.
  *
  * Bytes per call: a reduction reads the input once (the output is small and not counted); softmax reads and
@@ -12,7 +13,7 @@
 #include "bench.h"
 
 typedef struct job {
-    ct_tensor *x;
+    ct_tensor *x, *mask;
     int which;
 } job;
 
@@ -28,12 +29,16 @@ enum {
     LOGSUMEXP_ROWS,
     LOG_SOFTMAX_ROWS,
     SOFTMAX_COLUMNS,
+    ARGMAX_COLUMNS,
+    COUNT_NONZERO_ALL,
+    ANY_ROWS,
     NUM_CASES
 };
 
 static const char *case_names[NUM_CASES] = {"sum_all",     "sum_dim_-1",     "sum_dim_0",      "amax_all",
                                             "softmax_dim_-1", "mean_dim_-1", "amax_dim_0",     "max_dim_-1",
-                                            "logsumexp_dim_-1", "log_softmax_dim_-1", "softmax_dim_0"};
+                                            "logsumexp_dim_-1", "log_softmax_dim_-1", "softmax_dim_0",
+                                            "argmax_dim_0", "count_nonzero_all", "any_dim_-1_bool"};
 
 static int run(void *p) {
     job *j = p;
@@ -56,6 +61,9 @@ static int run(void *p) {
     case LOGSUMEXP_ROWS: r = ct_logsumexp(j->x, 1, &last, false); break;
     case LOG_SOFTMAX_ROWS: r = ct_log_softmax(j->x, -1); break;
     case SOFTMAX_COLUMNS: r = ct_softmax(j->x, 0); break;
+    case ARGMAX_COLUMNS: r = ct_argmax(j->x, &first, false); break;
+    case COUNT_NONZERO_ALL: r = ct_count_nonzero(j->x, 0, NULL); break;
+    case ANY_ROWS: r = ct_any(j->mask, 1, &last, false); break;
     default: break;
     }
     int failed = r == NULL;
@@ -71,16 +79,16 @@ static int run_side(const bench_options *opt, int64_t n, ct_dtype dtype, const c
     char sh[32];
     snprintf(sh, sizeof sh, "%lldx%lld", (long long)n, (long long)n);
     ct_scope_begin();
-    ct_tensor *x = ct_rand(2, shape, dtype, opt->device, NULL);
-    if (!x) {
+    ct_tensor *x = ct_rand(2, shape, dtype, opt->device, NULL), *mask = x ? ct_gt_scalar(x, 0.5) : NULL;
+    if (!mask) {
         fprintf(stderr, "bench_reduce: %s\n", ct_last_error());
         ct_scope_end();
         return 1;
     }
     for (int c = 0; c < NUM_CASES; c++) {
-        job j = {x, c};
+        job j = {x, mask, c};
         bool writes = c == SOFTMAX_ROWS || c == LOG_SOFTMAX_ROWS || c == SOFTMAX_COLUMNS;
-        double amount = writes ? 2 * bytes : bytes;
+        double amount = writes ? 2 * bytes : c == ANY_ROWS ? (double)(n * n) : bytes; /* a bool is one byte */
         bench_report(opt, "reduce", case_names[c], sh, dtype_name, bench_time_ms(opt, run, &j, 5), amount, "GB/s",
                      limit);
     }

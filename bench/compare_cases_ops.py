@@ -41,6 +41,9 @@ def register(case, dims, DTYPES):
     reduction("logsumexp_dim_-1", lambda x: lambda: torch.logsumexp(x, -1))
     reduction("log_softmax_dim_-1", lambda x: lambda: torch.log_softmax(x, -1))
     reduction("softmax_dim_0", lambda x: lambda: torch.softmax(x, 0))
+    reduction("argmax_dim_0", lambda x: lambda: x.argmax(0))
+    reduction("count_nonzero_all", lambda x: lambda: torch.count_nonzero(x))
+    reduction("any_dim_-1_bool", lambda x: (lambda m: lambda: m.any(-1))(x > 0.5))
 
     # ---- gather / scatter_add / index_select with random indices ----
     def indexing(name, make):
@@ -71,6 +74,13 @@ def register(case, dims, DTYPES):
 
     indexing("scatter_add_dim0", scatter_add(False))
     indexing("scatter_add_dim0_deterministic", scatter_add(True))
+
+    def index_add(r, c, x, dev):
+        i, out = torch.randint(0, r, (r,), device=dev), torch.zeros_like(x)
+        return lambda: out.index_add_(0, i, x)
+
+    indexing("index_add_dim0", index_add)
+    indexing("masked_select", lambda r, c, x, dev: (lambda m: lambda: torch.masked_select(x, m))(x > 0.5))
 
     # ---- matmul: shape "m x n x k" or "batch x m x n x k" ----
     def matmul(name, make, dtype_override=None, tf32=False):
