@@ -610,7 +610,19 @@ CT__LOOP_CLONES static uint64_t count_nonzero_run(const char *p, int64_t n, ct_d
     case CT_INT64: COUNT_LOOP(uint64_t, ~(uint64_t)0); break;
     case CT_INT32: COUNT_LOOP(uint32_t, ~(uint32_t)0); break;
     case CT_UINT8:
-    case CT_BOOL: COUNT_LOOP(uint8_t, 0xffu); break;
+    case CT_BOOL: { /* byte lanes, each counting up to 255 rows of 64 bytes, then summed: no widening per byte */
+        const uint8_t *x = (const uint8_t *)p;
+        int64_t i = 0;
+        while (n - i >= 64) {
+            uint8_t lane[64] = {0};
+            int64_t end = n - i >= 64 * 255 ? i + 64 * 255 : i + (n - i) / 64 * 64;
+            for (; i < end; i += 64)
+                _Pragma("omp simd") for (int k = 0; k < 64; k++) lane[k] = (uint8_t)(lane[k] + (x[i + k] != 0));
+            for (int k = 0; k < 64; k++) count += lane[k];
+        }
+        for (; i < n; i++) count += x[i] != 0;
+        break;
+    }
     default: break;
     }
     return count;
