@@ -95,13 +95,15 @@ static void run_blocks(int64_t begin, int64_t end, void *vjob) {
 
 /* Runs fn over every block, on the CPU pool (parallel.h); line_len (the length along dim) sizes the work for the
  * threading decision. */
-static void lines_run(const lines *L, int64_t line_len, block_fn fn, void *ctx) {
+/* wide: the block function works a row at a time (index_add_'s whole rows), so blocks are cut only as far as one
+ * per thread; otherwise to about four per thread. */
+static void lines_run(const lines *L, int64_t line_len, block_fn fn, void *ctx, bool wide) {
     int64_t inner = L->n ? L->shape[0] : 1, outer = 1;
     for (int d = 1; d < L->n; d++) outer *= L->shape[d];
     int threads = ct__parallel_threads();
     bool parallel = threads > 1 && inner * outer * line_len >= PARALLEL_MIN_WORK;
-    int64_t cols = inner;
-    while (parallel && cols > MIN_BLOCK_COLS && outer * ceil_div(inner, cols) < 4 * (int64_t)threads)
+    int64_t cols = inner, per_thread = wide ? 1 : 4;
+    while (parallel && cols > MIN_BLOCK_COLS && outer * ceil_div(inner, cols) < per_thread * (int64_t)threads)
         cols = ceil_div(cols, 2);
     blocks_job b = {L, fn, ctx, cols, inner, ceil_div(inner, cols), {0}};
     for (int k = 0; k < L->nviews; k++) b.col_step[k] = col_step_of(L, k);
@@ -271,7 +273,7 @@ ct_status ct__cpu_gather(ct__view out, ct__view input, ct__view index, int dim, 
         L.shape[0] * (int64_t)es >= WHOLE_ROW_BYTES)
         gather_whole_rows(&L, &c);
     else
-        lines_run(&L, c.len, es == 8 ? gather_block_8 : es == 4 ? gather_block_4 : gather_block_1, &c);
+        lines_run(&L, c.len, es == 8 ? gather_block_8 : es == 4 ? gather_block_4 : gather_block_1, &c, false);
     return bad->found ? CT_ERR_INDEX : CT_OK;
 }
 
@@ -462,7 +464,10 @@ ct_status ct__cpu_scatter(const ct__scatter_args *a, ct__bad_index *bad) {
     for (int v = 0; v < 4; v++) c.ds[v] = views[v].stride[a->dim] * (int64_t)ct_dtype_size(views[v].dtype);
     c.dim_inner = L.n == 0 || llabs(c.ds[0]) <= llabs(col_step_of(&L, 0));
     ct__store_scalar(c.alpha, a->self.dtype, scalar_of(a->alpha));
-    lines_run(&L, c.len, k.block, &c);
+    /* index_add_ along an outer dim adds whole rows (scatter_block_*'s fast path): wide blocks */
+    bool rows = a->op == CT__SCATTER_SUM && c.include_self && !c.dim_inner && L.n > 0 && col_step_of(&L, 1) == 0 &&
+                col_step_of(&L, 0) == (int64_t)ct_dtype_size(a->self.dtype) && col_step_of(&L, 2) == col_step_of(&L, 0);
+    lines_run(&L, c.len, k.block, &c, rows);
     if (a->op == CT__SCATTER_MEAN) {
         ct__view finish[2] = {a->self, a->count};
         bool include_self = a->include_self;
