@@ -116,6 +116,7 @@ static void *cpu_alloc_plain(size_t size) {
  * Every block of CACHE_MIN bytes or more is allocated at its size class, whether the cache is on or not, so that a
  * freed block always goes back under the size it really has. */
 #define CACHE_MIN ((size_t)256 << 10)
+#define CACHE_MAX ((size_t)1 << 56) /* larger requests (which fail anyway) are not rounded: no overflow there */
 #define CACHE_DEFAULT_MAX ((int64_t)1 << 30)
 
 typedef struct cached_block {
@@ -262,7 +263,7 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
 #endif
     {
         pinned = false; /* without a GPU, page-locking buys nothing: plain memory, as the docs of pin_memory say */
-        if (!guarded && size >= CACHE_MIN) {
+        if (!guarded && size >= CACHE_MIN && size <= CACHE_MAX) {
             pthread_once(&cache_once, cache_init);
             size = cache_class(size);
             p = cache_take(size);
@@ -282,7 +283,8 @@ static void *cpu_alloc(size_t nbytes, bool pinned, void **handle) {
 static void cpu_free(void *p, size_t nbytes, void *handle) {
     bool guarded = handle == &GUARDED_BLOCK, pinned = ct__alloc_is_pinned(handle);
     size_t size = cpu_block_size(nbytes, guarded);
-    if (!guarded && !pinned && size >= CACHE_MIN) size = cache_class(size);
+    bool cached = !guarded && !pinned && size >= CACHE_MIN && size <= CACHE_MAX;
+    if (cached) size = cache_class(size);
     if (guarded) {
         const unsigned char *g = (const unsigned char *)p + nbytes;
         for (size_t i = 0; i < size - nbytes; i++)
@@ -300,7 +302,7 @@ static void cpu_free(void *p, size_t nbytes, void *handle) {
 #else
     (void)pinned;
 #endif
-    if (!guarded && size >= CACHE_MIN) cache_put(p, size);
+    if (cached) cache_put(p, size);
     else free(p);
 }
 
