@@ -49,7 +49,9 @@ typedef struct int_gemm_job {
         }                                                                                                             \
     }                                                                                                                 \
     /* B_item^T (stored n x k) into row-major k x n at dst. */                                                        \
-    static void transpose_b_##S(const ct__gemm *g, const T *b, T *dst) {                                              \
+    static void transpose_b_##S(const ct__gemm *g, const void *bv, void *dv) {                                        \
+        const T *b = bv;                                                                                              \
+        T *dst = dv;                                                                                                  \
         for (int64_t p = 0; p < g->k; p++)                                                                            \
             for (int64_t q = 0; q < g->n; q++) dst[p * g->n + q] = b[q * g->ldb + p];                                 \
     }
@@ -62,9 +64,9 @@ ct_status ct__cpu_gemm_int(const ct__gemm *g) {
     ct__range_fn rows;
     void (*transpose_b)(const ct__gemm *, const void *, void *);
     switch (g->dtype) {
-    case CT_INT64: rows = rows_i64, transpose_b = (void (*)(const ct__gemm *, const void *, void *))transpose_b_i64; break;
-    case CT_INT32: rows = rows_i32, transpose_b = (void (*)(const ct__gemm *, const void *, void *))transpose_b_i32; break;
-    case CT_UINT8: rows = rows_u8, transpose_b = (void (*)(const ct__gemm *, const void *, void *))transpose_b_u8; break;
+    case CT_INT64: rows = rows_i64, transpose_b = transpose_b_i64; break;
+    case CT_INT32: rows = rows_i32, transpose_b = transpose_b_i32; break;
+    case CT_UINT8: rows = rows_u8, transpose_b = transpose_b_u8; break;
     default: return CT_FAIL(CT_ERR_NOT_IMPLEMENTED, "integer GEMM of %s", ct_dtype_name(g->dtype));
     }
     size_t es = ct_dtype_size(g->dtype);
