@@ -7,7 +7,7 @@
  * Dekker's product (five ops), where one FMA gives l = x^2 - h exactly. Everything else is the scalar code
  * operation for operation, with the same roundings, so the results are bit-identical to the scalar functions
  * (tests/test_elementwise.cpp compares contiguous against strided inputs, which take the scalar path, over dense
- * sweeps and the special values). exp at 262,144 elements runs about 1.8x faster than the vectorised scalar code.
+ * sweeps and the special values). exp at 262,144 elements runs about 1.7x faster than the vectorised scalar code.
  *
  * Only for GCC (and compatible) on x86-64; elementwise.c includes this when CT__VECMATH_AVX512 is defined. */
 #ifndef CTORCH_CPU_VECMATH_AVX512_H
