@@ -1,16 +1,19 @@
 /* ctorch/linalg.h: matrix products: dot, mv, mm, bmm, matmul, addmm, linear.
  *
- * Semantics and error words are PyTorch's. The CPU runs OpenBLAS (cblas_sgemm/dgemm); CUDA runs cuBLAS (one
- * handle per device, made on first use; strided-batched GEMM for batches) and, for ct_linear with a bias,
- * cuBLASLt with the bias fused into the GEMM's epilogue. A transposed operand (a view whose last two dims are
+ * Semantics and error words are PyTorch's. The CPU runs ctorch's own AVX-512 GEMM for float32/float64 products of
+ * 96^3 / 64^3 multiply-adds and more (where the CPU has AVX-512), OpenBLAS (cblas_sgemm/dgemm) for the rest, and a
+ * plain wrapping loop for integers; CUDA runs cuBLAS (one handle per device, made on first use; strided-batched
+ * GEMM for batches) and, for ct_linear with a bias, cuBLASLt with the bias fused into the GEMM's epilogue. A transposed operand (a view whose last two dims are
  * swapped, as ct_t or ct_transpose give) reaches BLAS as a transpose flag, not as a copy; operands whose strides
  * BLAS cannot describe are made contiguous first.
  *
- * Dtypes: float32 and float64. Both operands (and an addmm input or a linear bias) must have the same dtype, as in
- * PyTorch ("expected m1 and m2 to have the same dtype, but got: float != double"). Integer and bool matmuls are
- * CT_ERR_NOT_IMPLEMENTED on every device (as PyTorch's CUDA backend: "\"mm\" not implemented for 'Long'"), so the
- * CPU and CUDA give the same answer to the same call. float32 matmuls on CUDA use TF32 tensor cores only when
- * ct_set_allow_tf32(true) was called (ops.h); they are off by default.
+ * Dtypes: float32 and float64 on every device; int64, int32 and uint8 on the CPU, as PyTorch's CPU (arithmetic
+ * wraps; addmm's alpha and beta are truncated to the dtype, and CT_ERR_INVALID_ARGUMENT "value cannot be converted
+ * to type int without overflow" when they do not fit). Integer products on CUDA and bool products anywhere are
+ * CT_ERR_NOT_IMPLEMENTED with PyTorch's words ("\"addmm_cuda\" not implemented for 'Long'", "\"addmm_impl_cpu_\"
+ * not implemented for 'Bool'"). Both operands (and an addmm input or a linear bias) must have the same dtype, as in
+ * PyTorch ("expected m1 and m2 to have the same dtype, but got: float != double"). float32 matmuls on CUDA use TF32
+ * tensor cores only when ct_set_allow_tf32(true) was called (ops.h); they are off by default.
  *
  * Every function returns a new contiguous tensor carrying one reference (tensor.h), or NULL with ct_last_error()
  * set, e.g. "ct_mm: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)". */
