@@ -3,9 +3,9 @@
  * Semantics and error words are PyTorch's. The CPU runs ctorch's own AVX-512 GEMM for float32/float64 products of
  * 96^3 / 64^3 multiply-adds and more (where the CPU has AVX-512), OpenBLAS (cblas_sgemm/dgemm) for the rest, and a
  * plain wrapping loop for integers; CUDA runs cuBLAS (one handle per device, made on first use; strided-batched
- * GEMM for batches) and, for ct_linear with a bias, cuBLASLt with the bias fused into the GEMM's epilogue. A transposed operand (a view whose last two dims are
- * swapped, as ct_t or ct_transpose give) reaches BLAS as a transpose flag, not as a copy; operands whose strides
- * BLAS cannot describe are made contiguous first.
+ * GEMM for batches) and, for ct_linear with a bias, cuBLASLt with the bias fused into the GEMM's epilogue. A
+ * transposed operand (a view whose last two dims are swapped, as ct_t or ct_transpose give) reaches the GEMM as a
+ * transpose flag, not as a copy; operands whose strides it cannot describe are made contiguous first.
  *
  * Dtypes: float32 and float64 on every device; int64, int32 and uint8 on the CPU, as PyTorch's CPU (arithmetic
  * wraps; addmm's alpha and beta are truncated to the dtype, and CT_ERR_INVALID_ARGUMENT "value cannot be converted
