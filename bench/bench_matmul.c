@@ -1,5 +1,6 @@
 /* Matmul throughput: square products, transposed operands (which reach BLAS as flags, not copies), float64, and
- * LLM-like shapes (a linear layer with bias, attention's q @ k^T as a batched matmul), in GFLOP/s (2*M*N*K per
+ * LLM-like shapes (a linear layer with bias, attention's q @ k^T as a batched matmul), an int64 product on the CPU,
+ * in GFLOP/s (2*M*N*K per
  * product) against the BLAS peak measured in the same run: the best rate of large square float32 products.
  *
  * Sizes: the CPU runs up to 2048^3 (the peak), squares from 64^3 and conv2d's tall-skinny im2col product, and the
@@ -30,6 +31,7 @@ static int run(void *p) {
 }
 
 static ct_tensor *rand_of(const bench_options *opt, int ndim, const int64_t *shape, ct_dtype dtype) {
+    if (dtype == CT_INT64) return ct_randint(-100, 100, ndim, shape, dtype, opt->device, NULL);
     return ct_rand(ndim, shape, dtype, opt->device, NULL);
 }
 
@@ -110,6 +112,8 @@ int main(int argc, char **argv) {
     bench_case(&opt, "mm_a_transposed", OP_MM_AT, 1, s, s, s, CT_FLOAT32, peak, true);
     bench_case(&opt, "mm_b_transposed", OP_MM_BT, 1, s, s, s, CT_FLOAT32, peak, true);
     bench_case(&opt, "mm_square_f64", OP_MM, 1, s, s, s, CT_FLOAT64, 0, true);
+    if (!cuda) /* integer products: the CPU only, as PyTorch (GFLOP/s counts the integer multiply-adds) */
+        bench_case(&opt, "mm_square_int64", OP_MM, 1, 256, 256, 256, CT_INT64, 0, true);
     /* conv2d's product: im2col columns (batch 64 x 14 x 14 positions, 16 channels x 3 x 3) @ the weights (32 out) */
     bench_case(&opt, "mm_im2col", OP_MM, 1, q ? 16 * 14 * 14 : 64 * 14 * 14, 32, 16 * 3 * 3, CT_FLOAT32, peak, true);
     /* LLM-like: a linear layer (tokens x hidden -> 4 x hidden, or Llama-7B's 4096 -> 11008) and q @ k^T */

@@ -103,6 +103,8 @@ def register(case, dims, DTYPES):
     matmul("peak_square_sgemm", mm)
     matmul("mm_square", mm)
     matmul("mm_square_f64", mm)
+    matmul("mm_square_int64", lambda b, m, n, k, t, dev: (lambda a, bb: lambda: torch.mm(a, bb))(
+        torch.randint(-100, 100, (m, k), device=dev), torch.randint(-100, 100, (k, n), device=dev)))
     matmul("mm_square_tf32", mm, tf32=True)
     matmul("mm_im2col", mm)
     matmul("mm_a_transposed", lambda b, m, n, k, t, dev: (lambda a, bb: lambda: torch.mm(a.t(), bb))(

@@ -44,6 +44,7 @@ typedef struct int_gemm_job {
             for (int64_t p = 0; p < g->k; p++) {                                                                      \
                 const U s = (U)(alpha * (U)(g->trans_a ? a[p * g->lda + i] : a[i * g->lda + p]));                      \
                 const T *brow = b + p * j->ldb_rows;                                                                  \
+                _Pragma("omp simd") /* C is a fresh output: it never overlaps B */                                 \
                 for (int64_t q = 0; q < g->n; q++) c[q] = (T)(U)((U)c[q] + (U)(s * (U)brow[q]));                       \
             }                                                                                                         \
         }                                                                                                             \
